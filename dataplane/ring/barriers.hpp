@@ -1,0 +1,63 @@
+// The only places where ring memory ordering is decided: acquire loads of what the peer
+// publishes, release stores of what we publish, single-copy reads of peer-written fields,
+// and the store-load fence before reading the peer's suppression state.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace vpmd::ring {
+
+static_assert(std::endian::native == std::endian::little,
+              "virtio 1.x rings are little-endian; a big-endian port needs byte swaps here");
+
+// Weak: the peer is a CPU sharing coherent memory (vhost-user backend, software device).
+// Platform: the peer is hardware behind the platform's DMA ordering (VIRTIO_F_ORDER_PLATFORM).
+enum class Ordering : uint8_t { weak, platform };
+
+template <class T>
+[[nodiscard]] inline T load_acquire(const T &field) {
+    static_assert(std::is_integral_v<T>);
+    return std::atomic_ref<T>(const_cast<T &>(field)).load(std::memory_order_acquire);
+}
+
+template <class T>
+inline void store_release(T &field, T value) {
+    static_assert(std::is_integral_v<T>);
+    std::atomic_ref<T>(field).store(value, std::memory_order_release);
+}
+
+// Reads a field the peer may be rewriting right now exactly once, so a value that was
+// validated is the value used (no compiler re-read between check and use).
+template <class T>
+[[nodiscard]] inline T read_once(const T &field) {
+    static_assert(std::is_integral_v<T>);
+    return std::atomic_ref<T>(const_cast<T &>(field)).load(std::memory_order_relaxed);
+}
+
+template <class T>
+inline void write_once(T &field, T value) {
+    static_assert(std::is_integral_v<T>);
+    std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
+}
+
+// Orders our earlier publish before a later read of the peer's suppression state: the
+// classic virtio_mb() without which a needed notification can be missed.
+inline void full_fence(Ordering order) {
+#if defined(__x86_64__)
+    if (order == Ordering::platform) {
+        _mm_mfence(); // also orders write-combining and non-temporal stores to device memory
+        return;
+    }
+#endif
+    (void)order;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+} // namespace vpmd::ring

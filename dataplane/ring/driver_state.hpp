@@ -1,0 +1,113 @@
+// Driver-private bookkeeping shared by the split and packed driver views: what each posted
+// buffer is, the broken state, and indirect tables. Nothing here lives in shared memory,
+// so a device scribbling on the ring cannot corrupt it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/ring/common.hpp"
+
+namespace vpmd::ring::detail {
+
+// One entry per buffer id (split: head descriptor index; packed: buffer id).
+template <class Cookie>
+struct BufferState {
+    Cookie cookie{};
+    uint32_t writable = 0; // bytes the device may write: the bound for used.len
+    uint16_t ndesc = 0;    // ring descriptors the buffer holds; 0 = not in flight
+    uint16_t last = 0;     // split: last descriptor of the chain (to splice the free list)
+};
+
+template <class Cookie>
+class DriverState {
+public:
+    [[nodiscard]] Broken broken() const { return broken_; }
+    [[nodiscard]] bool is_broken() const { return broken_ != Broken::none; }
+    // How many device violations this queue has seen since it was created.
+    [[nodiscard]] uint64_t error_count() const { return errors_; }
+    [[nodiscard]] uint32_t in_flight() const { return in_flight_; }
+    [[nodiscard]] uint32_t size() const { return size_; }
+    [[nodiscard]] uint16_t max_indirect() const { return max_indirect_; }
+
+protected:
+    SetupError init_common(const QueueConfig &cfg, const DmaRegion &indirect) {
+        if (cfg.max_indirect != 0) {
+            if (!cfg.has(feature::indirect_desc)) {
+                return SetupError::indirect_not_negotiated;
+            }
+            if (indirect.va == nullptr ||
+                indirect.len < size_t(cfg.size) * cfg.max_indirect * 16) {
+                return SetupError::indirect_memory_small;
+            }
+        }
+        size_ = cfg.size;
+        order_ = cfg.order;
+        event_idx_ = cfg.has(feature::event_idx);
+        in_order_ = cfg.has(feature::in_order);
+        max_indirect_ = cfg.max_indirect;
+        indirect_ = indirect;
+        state_ = std::make_unique<BufferState<Cookie>[]>(size_);
+        broken_ = Broken::none;
+        in_flight_ = 0;
+        return SetupError::ok;
+    }
+
+    // Cold: a device violation. The queue stops here; counters let the caller see it.
+    [[gnu::cold, gnu::noinline]] void mark_broken(Broken why) {
+        if (broken_ == Broken::none) {
+            broken_ = why;
+        }
+        ++errors_;
+    }
+
+    // Sum of writable bytes; also says whether the chain fits the indirect table.
+    static uint32_t writable_bytes(const Segment *segs, uint16_t n) {
+        uint32_t w = 0;
+        for (uint16_t i = 0; i < n; ++i) {
+            w += segs[i].device_writes ? segs[i].len : 0;
+        }
+        return w;
+    }
+
+    bool use_indirect(ChainMode mode, uint16_t n) const {
+        return mode == ChainMode::indirect && n <= max_indirect_;
+    }
+
+    template <class Desc>
+    Desc *indirect_table(uint16_t id) const {
+        return reinterpret_cast<Desc *>(static_cast<char *>(indirect_.va) +
+                                        size_t(id) * max_indirect_ * sizeof(Desc));
+    }
+    uint64_t indirect_addr(uint16_t id) const {
+        return indirect_.device_addr + uint64_t(id) * max_indirect_ * 16;
+    }
+
+    // Hands every posted buffer to `f` and forgets it. Touches only private state.
+    template <class F>
+    uint32_t detach_all(F &&f) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < size_; ++i) {
+            if (state_[i].ndesc != 0) {
+                f(state_[i].cookie);
+                state_[i].ndesc = 0;
+                ++n;
+            }
+        }
+        in_flight_ = 0;
+        return n;
+    }
+
+    std::unique_ptr<BufferState<Cookie>[]> state_;
+    DmaRegion indirect_{};
+    uint32_t size_ = 0;
+    uint32_t in_flight_ = 0; // buffers posted and not yet returned
+    uint64_t errors_ = 0;
+    uint16_t max_indirect_ = 0;
+    Broken broken_ = Broken::none;
+    Ordering order_ = Ordering::weak;
+    bool event_idx_ = false;
+    bool in_order_ = false;
+};
+
+} // namespace vpmd::ring::detail

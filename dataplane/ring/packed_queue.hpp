@@ -1,0 +1,353 @@
+// Packed virtqueue, driver view (virtio 1.2 section 2.8): descriptors written in ring
+// order with wrap counters, the head flags of a burst stored last with release, used
+// descriptors read back and checked against what is in flight.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/ring/driver_state.hpp"
+#include "dataplane/ring/index.hpp"
+#include "dataplane/ring/packed_event.hpp"
+
+namespace vpmd::ring {
+
+template <class Cookie>
+class PackedQueue : public detail::DriverState<Cookie> {
+    using Base = detail::DriverState<Cookie>;
+    using Base::in_flight_;
+    using Base::size_;
+    using Base::state_;
+
+public:
+    using cookie_type = Cookie;
+    static constexpr bool packed = true;
+
+    [[nodiscard]] static constexpr bool valid_size(uint32_t size) { return size != 0 && size <= max_queue_size; }
+    [[nodiscard]] static constexpr size_t ring_bytes(uint32_t size) { return PackedLayout::of(size).total; }
+
+    SetupError init(const QueueConfig &cfg, DmaRegion ring, DmaRegion indirect = {}) {
+        if (!valid_size(cfg.size)) {
+            return SetupError::bad_size;
+        }
+        if (ring.va == nullptr || ring.len < ring_bytes(cfg.size)) {
+            return SetupError::ring_memory_small;
+        }
+        if (reinterpret_cast<uintptr_t>(ring.va) % cache_line != 0 || ring.device_addr % cache_line != 0) {
+            return SetupError::ring_memory_misaligned;
+        }
+        if (auto e = Base::init_common(cfg, indirect); e != SetupError::ok) {
+            return e;
+        }
+        ring_ = ring;
+        layout_ = PackedLayout::of(cfg.size);
+        auto *base = static_cast<char *>(ring.va);
+        desc_ = reinterpret_cast<PackedDesc *>(base + layout_.desc);
+        driver_event_ = reinterpret_cast<PackedEvent *>(base + layout_.driver_event);
+        device_event_ = reinterpret_cast<PackedEvent *>(base + layout_.device_event);
+        id_next_ = std::make_unique<uint16_t[]>(cfg.size);
+        restart();
+        return SetupError::ok;
+    }
+
+    [[nodiscard]] uint64_t desc_addr() const { return ring_.device_addr + layout_.desc; }
+    [[nodiscard]] uint64_t driver_area_addr() const { return ring_.device_addr + layout_.driver_event; }
+    [[nodiscard]] uint64_t device_area_addr() const { return ring_.device_addr + layout_.device_event; }
+    [[nodiscard]] void *ring_va() const { return ring_.va; }
+
+    [[nodiscard]] uint32_t free_descs() const { return num_free_; }
+    // Next slot to fill / to read used from, with the wrap counter in bit 15 (the form
+    // vhost-user's SET_VRING_BASE uses for packed rings).
+    [[nodiscard]] uint16_t avail_index() const { return uint16_t(next_avail_ | (avail_wrap_ << 15)); }
+    [[nodiscard]] uint16_t used_index() const { return uint16_t(last_used_ | (used_wrap_ << 15)); }
+
+    bool add_chain(const Segment *segs, uint16_t n, Cookie cookie, ChainMode mode = ChainMode::chained) {
+        if (this->is_broken() || n == 0) [[unlikely]] {
+            return false;
+        }
+        const bool indirect = this->use_indirect(mode, n);
+        const uint16_t needed = indirect ? 1 : n;
+        if (num_free_ < needed) {
+            return false;
+        }
+        const uint16_t id = alloc_id();
+        const uint16_t head_slot = next_avail_;
+        const uint16_t head_flags = avail_bits_ | (indirect ? desc_f_indirect : flags_of(segs[0], n > 1));
+        if (indirect) {
+            auto *table = this->template indirect_table<PackedDesc>(id);
+            for (uint16_t i = 0; i < n; ++i) {
+                table[i] = PackedDesc{segs[i].addr, segs[i].len, 0, flags_of(segs[i], false)};
+            }
+            write_body(head_slot, this->indirect_addr(id), uint32_t(n * sizeof(PackedDesc)), id);
+            advance();
+        } else {
+            write_body(head_slot, segs[0].addr, segs[0].len, id);
+            advance();
+            for (uint16_t i = 1; i < n; ++i) {
+                write_body(next_avail_, segs[i].addr, segs[i].len, id);
+                desc_[next_avail_].flags = avail_bits_ | flags_of(segs[i], i + 1 < n);
+                advance();
+            }
+        }
+        stage_head(head_slot, head_flags);
+        state_[id] = detail::BufferState<Cookie>{cookie, Base::writable_bytes(segs, n), needed, 0};
+        num_free_ -= needed;
+        ++in_flight_;
+        added_ += needed;
+        return true;
+    }
+
+    uint16_t add_burst(const Segment *segs, const Cookie *cookies, uint16_t n) {
+        if (this->is_broken()) [[unlikely]] {
+            return 0;
+        }
+        n = static_cast<uint16_t>(std::min<uint32_t>(n, num_free_));
+        for (uint16_t i = 0; i < n; ++i) {
+            const uint16_t id = alloc_id();
+            const uint16_t slot = next_avail_;
+            write_body(slot, segs[i].addr, segs[i].len, id);
+            const uint16_t flags = avail_bits_ | flags_of(segs[i], false);
+            advance();
+            stage_head(slot, flags);
+            state_[id] = detail::BufferState<Cookie>{cookies[i], segs[i].device_writes ? segs[i].len : 0, 1, 0};
+        }
+        num_free_ -= n;
+        in_flight_ += n;
+        added_ += n;
+        return n;
+    }
+
+    // The first head of the burst was held back; storing it (release) publishes all.
+    void publish() {
+        if (staged_) {
+            store_release(desc_[staged_slot_].flags, staged_flags_);
+            staged_ = false;
+        }
+    }
+
+    [[nodiscard]] bool needs_notify() {
+        const uint32_t added = added_;
+        if (added == 0) {
+            return false;
+        }
+        added_ = 0;
+        full_fence(this->order_);
+        return packed_event_fires(read_event(*device_event_), next_avail_, avail_wrap_, added, size_,
+                                  this->event_idx_);
+    }
+
+    uint16_t collect(Used<Cookie> *out, uint16_t max) {
+        if (this->is_broken()) [[unlikely]] {
+            return 0;
+        }
+        return this->in_order_ ? collect_in_order(out, max) : collect_any_order(out, max);
+    }
+
+    void disable_interrupts() { write_event(*driver_event_, event_flags_disable, 0); }
+    [[nodiscard]] bool enable_interrupts() {
+        if (this->event_idx_) {
+            write_event(*driver_event_, event_flags_desc, used_index());
+        } else {
+            write_event(*driver_event_, event_flags_enable, 0);
+        }
+        full_fence(this->order_);
+        return device_may_have_used() && used_state() == SlotState::used;
+    }
+
+    template <class F>
+    uint32_t detach_unused(F &&f) {
+        const uint32_t n = this->detach_all(std::forward<F>(f));
+        restart();
+        return n;
+    }
+    bool reset() {
+        if (in_flight_ != 0) {
+            return false;
+        }
+        restart();
+        return true;
+    }
+
+private:
+    enum class SlotState { posted, used, invalid };
+
+    static uint16_t flags_of(const Segment &s, bool more) {
+        return static_cast<uint16_t>((s.device_writes ? desc_f_write : 0) | (more ? desc_f_next : 0));
+    }
+    uint16_t alloc_id() {
+        if (this->in_order_) {
+            return next_avail_; // IN_ORDER: id = head slot, so completion order is ring order
+        }
+        const uint16_t id = free_id_;
+        free_id_ = id_next_[id];
+        return id;
+    }
+    void write_body(uint16_t slot, uint64_t addr, uint32_t len, uint16_t id) {
+        PackedDesc &d = desc_[slot];
+        d.addr = addr;
+        d.len = len;
+        d.id = id;
+    }
+    void advance() {
+        if (++next_avail_ == size_) {
+            next_avail_ = 0;
+            avail_wrap_ ^= 1;
+            avail_bits_ ^= desc_f_avail | desc_f_used;
+        }
+    }
+    // Holds back the burst's first head; later heads go out at once (the device cannot
+    // reach them before the first).
+    void stage_head(uint16_t slot, uint16_t flags) {
+        if (!staged_) {
+            staged_ = true;
+            staged_slot_ = slot;
+            staged_flags_ = flags;
+        } else {
+            desc_[slot].flags = flags;
+        }
+    }
+
+    // False when the slot at last_used_ is one the device cannot have reached yet.
+    bool device_may_have_used() const { return in_flight_ != 0 && !(staged_ && last_used_ == staged_slot_); }
+
+    // What the slot at last_used_ holds: still our posted descriptor, a used one, or
+    // something neither side should have written.
+    SlotState used_state() const {
+        const uint16_t f = load_acquire(desc_[last_used_].flags);
+        const bool avail = f & desc_f_avail;
+        const bool used = f & desc_f_used;
+        if (avail == used) {
+            return avail == bool(used_wrap_) ? SlotState::used : SlotState::invalid;
+        }
+        return avail == bool(used_wrap_) ? SlotState::posted : SlotState::invalid;
+    }
+
+    // Reads the used descriptor at last_used_; false if none yet or (marked) invalid.
+    bool read_used(uint16_t &id, uint32_t &len) {
+        if (!device_may_have_used()) {
+            return false;
+        }
+        const SlotState s = used_state();
+        if (s != SlotState::used) {
+            if (s == SlotState::invalid) [[unlikely]] {
+                this->mark_broken(Broken::packed_flags_invalid);
+            }
+            return false;
+        }
+        const PackedDesc &d = desc_[last_used_];
+        const uint32_t raw_id = read_once(d.id);
+        len = read_once(d.len);
+        if (raw_id >= size_) [[unlikely]] {
+            this->mark_broken(Broken::used_id_out_of_range);
+            return false;
+        }
+        if (state_[raw_id].ndesc == 0) [[unlikely]] {
+            this->mark_broken(Broken::used_id_not_in_flight);
+            return false;
+        }
+        if (len > state_[raw_id].writable) [[unlikely]] {
+            this->mark_broken(Broken::used_len_too_long);
+            return false;
+        }
+        id = uint16_t(raw_id);
+        return true;
+    }
+
+    void release(uint16_t id) {
+        auto &s = state_[id];
+        last_used_ = uint16_t(last_used_ + s.ndesc);
+        if (last_used_ >= size_) {
+            last_used_ = uint16_t(last_used_ - size_);
+            used_wrap_ ^= 1;
+        }
+        num_free_ += s.ndesc;
+        s.ndesc = 0;
+        if (!this->in_order_) {
+            id_next_[id] = free_id_;
+            free_id_ = id;
+        }
+        --in_flight_;
+    }
+
+    uint16_t collect_any_order(Used<Cookie> *out, uint16_t max) {
+        uint16_t done = 0;
+        uint16_t id;
+        uint32_t len;
+        while (done < max && read_used(id, len)) {
+            out[done++] = Used<Cookie>{state_[id].cookie, len};
+            release(id);
+        }
+        return done;
+    }
+
+    // IN_ORDER: a used descriptor may carry the id of the last buffer of a batch; every
+    // buffer before it in ring order completes too (length 0: only the last is known).
+    uint16_t collect_in_order(Used<Cookie> *out, uint16_t max) {
+        uint16_t done = 0;
+        while (done < max) {
+            if (batch_end_ < 0) {
+                uint16_t id;
+                uint32_t len;
+                if (!read_used(id, len)) {
+                    break;
+                }
+                batch_end_ = id;
+                batch_len_ = len;
+            }
+            const uint16_t head = last_used_; // oldest buffer's id is its head slot
+            const bool last = head == batch_end_;
+            out[done++] = Used<Cookie>{state_[head].cookie, last ? batch_len_ : 0};
+            release(head);
+            if (last) {
+                batch_end_ = -1;
+            }
+        }
+        return done;
+    }
+
+    void restart() {
+        std::memset(ring_.va, 0, layout_.total);
+        for (uint32_t i = 0; i < size_; ++i) {
+            id_next_[i] = uint16_t(i + 1);
+        }
+        free_id_ = 0;
+        num_free_ = size_;
+        next_avail_ = 0;
+        avail_wrap_ = 1;
+        avail_bits_ = desc_f_avail;
+        last_used_ = 0;
+        used_wrap_ = 1;
+        staged_ = false;
+        added_ = 0;
+        batch_end_ = -1;
+        batch_len_ = 0;
+        this->broken_ = Broken::none;
+        this->in_flight_ = 0;
+    }
+
+    PackedDesc *desc_ = nullptr;
+    PackedEvent *driver_event_ = nullptr; // we write: do we want used notifications
+    PackedEvent *device_event_ = nullptr; // device writes: does it want kicks
+    DmaRegion ring_{};
+    PackedLayout layout_{};
+    std::unique_ptr<uint16_t[]> id_next_; // private free-id list
+
+    // Producer side.
+    alignas(cache_line) uint16_t next_avail_ = 0;
+    uint16_t avail_wrap_ = 1;
+    uint16_t avail_bits_ = desc_f_avail;
+    uint16_t free_id_ = 0;
+    uint32_t num_free_ = 0;
+    uint16_t staged_slot_ = 0;
+    uint16_t staged_flags_ = 0;
+    uint32_t added_ = 0; // slots published since the last notify decision
+    bool staged_ = false;
+
+    // Consumer side.
+    alignas(cache_line) uint16_t last_used_ = 0;
+    uint16_t used_wrap_ = 1;
+    int32_t batch_end_ = -1;
+    uint32_t batch_len_ = 0;
+};
+
+} // namespace vpmd::ring

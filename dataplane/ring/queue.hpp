@@ -1,0 +1,71 @@
+// The one concept both ring layouts meet, so the PMD and tests are written once over it,
+// and the include that brings in the whole ring core.
+#pragma once
+
+#include <concepts>
+
+#include "dataplane/ring/packed_device.hpp"
+#include "dataplane/ring/packed_queue.hpp"
+#include "dataplane/ring/split_device.hpp"
+#include "dataplane/ring/split_queue.hpp"
+
+namespace vpmd::ring {
+
+template <class Q>
+concept DriverQueue = requires(Q q, const Q cq, const QueueConfig &cfg, DmaRegion r, const Segment *segs,
+                               typename Q::cookie_type cookie, const typename Q::cookie_type *cookies,
+                               Used<typename Q::cookie_type> *out, uint16_t n) {
+    { Q::valid_size(n) } -> std::same_as<bool>;
+    { Q::ring_bytes(n) } -> std::same_as<size_t>;
+    { q.init(cfg, r, r) } -> std::same_as<SetupError>;
+    { q.add_chain(segs, n, cookie, ChainMode::chained) } -> std::same_as<bool>;
+    { q.add_burst(segs, cookies, n) } -> std::same_as<uint16_t>;
+    { q.publish() } -> std::same_as<void>;
+    { q.needs_notify() } -> std::same_as<bool>;
+    { q.collect(out, n) } -> std::same_as<uint16_t>;
+    { q.disable_interrupts() } -> std::same_as<void>;
+    { q.enable_interrupts() } -> std::same_as<bool>;
+    { q.reset() } -> std::same_as<bool>;
+    { cq.free_descs() } -> std::same_as<uint32_t>;
+    { cq.in_flight() } -> std::same_as<uint32_t>;
+    { cq.broken() } -> std::same_as<Broken>;
+    { cq.desc_addr() } -> std::same_as<uint64_t>;
+    { cq.driver_area_addr() } -> std::same_as<uint64_t>;
+    { cq.device_area_addr() } -> std::same_as<uint64_t>;
+    { cq.avail_index() } -> std::same_as<uint16_t>;
+    { cq.used_index() } -> std::same_as<uint16_t>;
+};
+
+template <class D>
+concept DeviceQueue = requires(D d, const D cd, typename D::Chain &c, const typename D::Chain *cs, uint32_t len,
+                               uint16_t n) {
+    { d.take(c) } -> std::same_as<bool>;
+    { d.put_used(c, len) } -> std::same_as<bool>;
+    { d.put_used_batch(cs, n, len) } -> std::same_as<bool>;
+    { d.publish_used() } -> std::same_as<void>;
+    { d.needs_interrupt() } -> std::same_as<bool>;
+    { d.disable_notify() } -> std::same_as<void>;
+    { d.enable_notify() } -> std::same_as<bool>;
+    { d.restore(n, n) } -> std::same_as<void>;
+    { cd.broken() } -> std::same_as<Broken>;
+};
+
+// Identity translation over one arena: what tests and in-process devices use.
+struct ArenaTranslator {
+    char *base = nullptr;
+    uint64_t device_base = 0;
+    size_t len = 0;
+    void *operator()(uint64_t addr, uint32_t n) const {
+        if (addr < device_base || addr - device_base > len || len - (addr - device_base) < n) {
+            return nullptr;
+        }
+        return base + (addr - device_base);
+    }
+};
+
+static_assert(DriverQueue<SplitQueue<void *>>);
+static_assert(DriverQueue<PackedQueue<void *>>);
+static_assert(DeviceQueue<SplitDevice<ArenaTranslator>>);
+static_assert(DeviceQueue<PackedDevice<ArenaTranslator>>);
+
+} // namespace vpmd::ring

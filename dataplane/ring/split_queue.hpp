@@ -1,0 +1,331 @@
+// Split virtqueue, driver view (virtio 1.2 section 2.7): post buffers, publish them with
+// one avail-index store, decide whether to notify, collect used buffers after checking
+// every value the device wrote.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/ring/driver_state.hpp"
+#include "dataplane/ring/index.hpp"
+
+namespace vpmd::ring {
+
+template <class Cookie>
+class SplitQueue : public detail::DriverState<Cookie> {
+    using Base = detail::DriverState<Cookie>;
+    using Base::in_flight_;
+    using Base::size_;
+    using Base::state_;
+
+public:
+    using cookie_type = Cookie;
+    static constexpr bool packed = false;
+
+    [[nodiscard]] static constexpr bool valid_size(uint32_t size) {
+        return size != 0 && size <= max_queue_size && (size & (size - 1)) == 0;
+    }
+    [[nodiscard]] static constexpr size_t ring_bytes(uint32_t size) {
+        return SplitLayout::of(size).total;
+    }
+
+    // Lays the ring out in `ring` (zeroed here) and, with max_indirect, indirect tables
+    // in `indirect`. Nothing is allocated in shared memory; private state is.
+    SetupError init(const QueueConfig &cfg, DmaRegion ring, DmaRegion indirect = {}) {
+        if (!valid_size(cfg.size)) {
+            return SetupError::bad_size;
+        }
+        if (ring.va == nullptr || ring.len < ring_bytes(cfg.size)) {
+            return SetupError::ring_memory_small;
+        }
+        if (reinterpret_cast<uintptr_t>(ring.va) % cache_line != 0 || ring.device_addr % cache_line != 0) {
+            return SetupError::ring_memory_misaligned;
+        }
+        if (auto e = Base::init_common(cfg, indirect); e != SetupError::ok) {
+            return e;
+        }
+        ring_ = ring;
+        layout_ = SplitLayout::of(cfg.size);
+        auto *base = static_cast<char *>(ring.va);
+        desc_ = reinterpret_cast<SplitDesc *>(base + layout_.desc);
+        avail_ = reinterpret_cast<SplitAvail *>(base + layout_.avail);
+        used_ = reinterpret_cast<SplitUsed *>(base + layout_.used);
+        avail_ring_ = reinterpret_cast<uint16_t *>(avail_ + 1);
+        used_event_ = avail_ring_ + cfg.size;
+        used_ring_ = reinterpret_cast<SplitUsedElem *>(used_ + 1);
+        avail_event_ = reinterpret_cast<uint16_t *>(used_ring_ + cfg.size);
+        mask_ = static_cast<uint16_t>(cfg.size - 1);
+        next_ = std::make_unique<uint16_t[]>(cfg.size);
+        restart();
+        return SetupError::ok;
+    }
+
+    // Device addresses of the three parts, for the transport to hand to the device.
+    [[nodiscard]] uint64_t desc_addr() const { return ring_.device_addr + layout_.desc; }
+    [[nodiscard]] uint64_t driver_area_addr() const { return ring_.device_addr + layout_.avail; }
+    [[nodiscard]] uint64_t device_area_addr() const { return ring_.device_addr + layout_.used; }
+    [[nodiscard]] void *ring_va() const { return ring_.va; }
+
+    // Descriptors free for new buffers (a chained buffer of n segments needs n).
+    [[nodiscard]] uint32_t free_descs() const { return num_free_; }
+    // Where the next buffer goes and where the next used entry is expected (for
+    // transports that save ring state, e.g. vhost-user SET_VRING_BASE).
+    [[nodiscard]] uint16_t avail_index() const { return avail_idx_.raw(); }
+    [[nodiscard]] uint16_t used_index() const { return last_used_.raw(); }
+
+    // Posts one buffer of n segments. False when the queue is broken or full; nothing
+    // is written then.
+    bool add_chain(const Segment *segs, uint16_t n, Cookie cookie, ChainMode mode = ChainMode::chained) {
+        if (this->is_broken() || n == 0) [[unlikely]] {
+            return false;
+        }
+        const bool indirect = this->use_indirect(mode, n);
+        const uint16_t needed = indirect ? 1 : n;
+        if (num_free_ < needed) {
+            return false;
+        }
+        const uint16_t head = alloc_head();
+        uint16_t last = head;
+        if (indirect) {
+            auto *table = this->template indirect_table<SplitDesc>(head);
+            for (uint16_t i = 0; i < n; ++i) {
+                const uint16_t more = i + 1 < n ? desc_f_next : 0;
+                table[i] = SplitDesc{segs[i].addr, segs[i].len, flags_of(segs[i], more), uint16_t(i + 1)};
+            }
+            desc_[head] = SplitDesc{this->indirect_addr(head), uint32_t(n * sizeof(SplitDesc)), desc_f_indirect, 0};
+            take_descs(next_of(head), 1);
+        } else {
+            uint16_t idx = head;
+            for (uint16_t i = 0; i < n; ++i) {
+                const uint16_t nxt = next_of(idx);
+                const uint16_t more = i + 1 < n ? desc_f_next : 0;
+                desc_[idx] = SplitDesc{segs[i].addr, segs[i].len, flags_of(segs[i], more), nxt};
+                last = idx;
+                idx = nxt;
+            }
+            take_descs(idx, n);
+        }
+        state_[head] = detail::BufferState<Cookie>{cookie, Base::writable_bytes(segs, n), needed, last};
+        avail_ring_[avail_idx_.raw() & mask_] = head;
+        ++avail_idx_;
+        ++in_flight_;
+        return true;
+    }
+
+    // Posts up to n single-segment buffers; returns how many fit (0 when none).
+    uint16_t add_burst(const Segment *segs, const Cookie *cookies, uint16_t n) {
+        if (this->is_broken()) [[unlikely]] {
+            return 0;
+        }
+        n = static_cast<uint16_t>(std::min<uint32_t>(n, num_free_));
+        for (uint16_t i = 0; i < n; ++i) {
+            const uint16_t head = alloc_head();
+            desc_[head] = SplitDesc{segs[i].addr, segs[i].len, flags_of(segs[i], 0), 0};
+            take_descs(next_of(head), 1);
+            state_[head] = detail::BufferState<Cookie>{cookies[i], segs[i].device_writes ? segs[i].len : 0, 1, head};
+            avail_ring_[(avail_idx_ + i).raw() & mask_] = head;
+        }
+        avail_idx_ += n;
+        in_flight_ += n;
+        return n;
+    }
+
+    // Makes everything added since the last publish visible with one release store.
+    void publish() { store_release(avail_->idx, avail_idx_.raw()); }
+
+    // After publish(): must the device be kicked? Honours NO_NOTIFY or avail_event.
+    [[nodiscard]] bool needs_notify() {
+        const Idx16 old = notified_idx_;
+        const Idx16 now = avail_idx_;
+        if (now == old) {
+            return false;
+        }
+        notified_idx_ = now;
+        full_fence(this->order_);
+        if (this->event_idx_) {
+            return need_event(Idx16(read_once(*avail_event_)), now, old);
+        }
+        return (read_once(used_->flags) & used_f_no_notify) == 0;
+    }
+
+    // Collects up to max used buffers. Stops at the first invalid entry and marks the
+    // queue broken; buffers returned before it are genuine.
+    uint16_t collect(Used<Cookie> *out, uint16_t max) {
+        if (this->is_broken()) [[unlikely]] {
+            return 0;
+        }
+        const Idx16 used_idx(load_acquire(used_->idx));
+        const uint16_t pending = used_idx.since(last_used_);
+        if (pending > in_flight_) [[unlikely]] {
+            this->mark_broken(Broken::used_idx_jump);
+            return 0;
+        }
+        return this->in_order_ ? collect_in_order(out, max, pending) : collect_any_order(out, max, pending);
+    }
+
+    // Used-buffer notifications from the device (interrupts / callfd kicks).
+    void disable_interrupts() {
+        avail_->flags = avail_f_no_interrupt;
+        if (this->event_idx_) {
+            // With EVENT_IDX flags are ignored; park used_event half a ring-lap away.
+            write_once(*used_event_, (last_used_ + 0x8000).raw());
+        }
+    }
+    // Returns true if used buffers are already waiting (poll again before sleeping).
+    [[nodiscard]] bool enable_interrupts() {
+        avail_->flags = 0;
+        if (this->event_idx_) {
+            write_once(*used_event_, last_used_.raw());
+        }
+        full_fence(this->order_);
+        return Idx16(load_acquire(used_->idx)) != last_used_;
+    }
+
+    // Stop/reset: hands back every buffer still posted and returns the queue to its
+    // initial state (indices 0, ring zeroed). Only call with the device stopped.
+    template <class F>
+    uint32_t detach_unused(F &&f) {
+        const uint32_t n = this->detach_all(std::forward<F>(f));
+        restart();
+        return n;
+    }
+
+    // Restarts a queue that holds no buffers; false (and nothing done) if some are posted.
+    bool reset() {
+        if (in_flight_ != 0) {
+            return false;
+        }
+        restart();
+        return true;
+    }
+
+private:
+    static uint16_t flags_of(const Segment &s, uint16_t more) {
+        return static_cast<uint16_t>((s.device_writes ? desc_f_write : 0) | more);
+    }
+    uint16_t alloc_head() const { return free_head_; }
+    // Next descriptor after idx in allocation order (private copy; the ring's may be forged).
+    uint16_t next_of(uint16_t idx) const { return this->in_order_ ? uint16_t((idx + 1) & mask_) : next_[idx]; }
+    void take_descs(uint16_t new_free_head, uint16_t n) {
+        free_head_ = new_free_head;
+        num_free_ -= n;
+    }
+
+    void release(uint16_t head) {
+        auto &s = state_[head];
+        if (!this->in_order_) {
+            next_[s.last] = free_head_;
+            free_head_ = head;
+        }
+        num_free_ += s.ndesc;
+        s.ndesc = 0;
+        --in_flight_;
+    }
+
+    uint16_t collect_any_order(Used<Cookie> *out, uint16_t max, uint16_t pending) {
+        const uint16_t n = std::min(pending, max);
+        uint16_t done = 0;
+        for (; done < n; ++done) {
+            const SplitUsedElem &e = used_ring_[(last_used_ + done).raw() & mask_];
+            const uint32_t id = read_once(e.id);
+            const uint32_t len = read_once(e.len);
+            if (!check_used(id, len)) [[unlikely]] {
+                break;
+            }
+            out[done] = Used<Cookie>{state_[id].cookie, len};
+            release(static_cast<uint16_t>(id));
+        }
+        last_used_ += done;
+        return done;
+    }
+
+    // IN_ORDER: one used entry may stand for a batch ending at its id; buffers before it
+    // in ring order complete with it (length 0: the device wrote only the last one's).
+    uint16_t collect_in_order(Used<Cookie> *out, uint16_t max, uint16_t pending) {
+        uint16_t done = 0;
+        while (done < max) {
+            if (batch_end_ < 0) {
+                if (pending == 0) {
+                    break;
+                }
+                const SplitUsedElem &e = used_ring_[last_used_.raw() & mask_];
+                const uint32_t id = read_once(e.id);
+                const uint32_t len = read_once(e.len);
+                if (!check_used(id, len)) [[unlikely]] {
+                    break;
+                }
+                batch_end_ = static_cast<int32_t>(id);
+                batch_len_ = len;
+                ++last_used_;
+                --pending;
+            }
+            const uint16_t head = oldest_;
+            const bool last = head == batch_end_;
+            out[done++] = Used<Cookie>{state_[head].cookie, last ? batch_len_ : 0};
+            oldest_ = static_cast<uint16_t>((head + state_[head].ndesc) & mask_);
+            release(head);
+            if (last) {
+                batch_end_ = -1;
+            }
+        }
+        return done;
+    }
+
+    bool check_used(uint32_t id, uint32_t len) {
+        if (id >= size_) {
+            this->mark_broken(Broken::used_id_out_of_range);
+            return false;
+        }
+        if (state_[id].ndesc == 0) {
+            this->mark_broken(Broken::used_id_not_in_flight);
+            return false;
+        }
+        if (len > state_[id].writable) {
+            this->mark_broken(Broken::used_len_too_long);
+            return false;
+        }
+        return true;
+    }
+
+    void restart() {
+        std::memset(ring_.va, 0, layout_.total);
+        for (uint32_t i = 0; i < size_; ++i) {
+            next_[i] = static_cast<uint16_t>((i + 1) & mask_);
+        }
+        free_head_ = 0;
+        num_free_ = size_;
+        oldest_ = 0;
+        batch_end_ = -1;
+        batch_len_ = 0;
+        avail_idx_ = notified_idx_ = last_used_ = Idx16(0);
+        this->broken_ = Broken::none;
+        this->in_flight_ = 0;
+    }
+
+    // Shared ring memory.
+    SplitDesc *desc_ = nullptr;
+    SplitAvail *avail_ = nullptr;
+    uint16_t *avail_ring_ = nullptr;
+    uint16_t *used_event_ = nullptr;
+    SplitUsed *used_ = nullptr;
+    SplitUsedElem *used_ring_ = nullptr;
+    uint16_t *avail_event_ = nullptr;
+    DmaRegion ring_{};
+    SplitLayout layout_{};
+    std::unique_ptr<uint16_t[]> next_; // private free-list links
+    uint16_t mask_ = 0;
+
+    // Producer side.
+    alignas(cache_line) Idx16 avail_idx_;
+    Idx16 notified_idx_;
+    uint16_t free_head_ = 0;
+    uint32_t num_free_ = 0;
+
+    // Consumer side.
+    alignas(cache_line) Idx16 last_used_;
+    uint16_t oldest_ = 0;       // IN_ORDER: head of the oldest buffer in flight
+    int32_t batch_end_ = -1;    // IN_ORDER: id that ends the batch being completed
+    uint32_t batch_len_ = 0;
+};
+
+} // namespace vpmd::ring
