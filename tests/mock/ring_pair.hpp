@@ -1,0 +1,91 @@
+// Test-only mock device: a driver view and a device view over one arena of plain memory
+// (ring, indirect tables, packet buffers), with device addresses deliberately different
+// from our pointers so a missed translation shows up. No EAL, no hardware.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "dataplane/ring/queue.hpp"
+
+namespace vpmd::test {
+
+using namespace vpmd::ring;
+
+struct SplitLayoutTag {
+    template <class C>
+    using Queue = SplitQueue<C>;
+    using Device = SplitDevice<ArenaTranslator, 64>;
+    static constexpr bool packed = false;
+};
+struct PackedLayoutTag {
+    template <class C>
+    using Queue = PackedQueue<C>;
+    using Device = PackedDevice<ArenaTranslator, 64>;
+    static constexpr bool packed = true;
+};
+
+inline constexpr uint64_t arena_device_base = 0x7f0000100000ULL; // not equal to any VA
+inline constexpr uint32_t buffer_bytes = 2048;
+
+template <class Tag, class Cookie = uint32_t>
+class RingPair {
+public:
+    using Queue = typename Tag::template Queue<Cookie>;
+    using Device = typename Tag::Device;
+    using Chain = typename Device::Chain;
+
+    RingPair(uint32_t size, uint64_t features, uint16_t max_indirect = 0, uint32_t nbufs = 0)
+        : size_(size), nbufs_(nbufs ? nbufs : size * 4) {
+        cfg_.size = size;
+        cfg_.features = features;
+        cfg_.max_indirect = max_indirect;
+        ring_len_ = align_up(Queue::ring_bytes(size), 4096);
+        ind_len_ = align_up(size_t(size) * max_indirect * 16, 4096);
+        total_ = ring_len_ + ind_len_ + size_t(nbufs_) * buffer_bytes;
+        arena_ = static_cast<char *>(std::aligned_alloc(4096, total_));
+        std::memset(arena_, 0, total_);
+        tr_ = ArenaTranslator{arena_, arena_device_base, total_};
+    }
+    ~RingPair() { std::free(arena_); }
+    RingPair(const RingPair &) = delete;
+    RingPair &operator=(const RingPair &) = delete;
+
+    SetupError init() {
+        const DmaRegion ind = cfg_.max_indirect ? region(ring_len_, ind_len_) : DmaRegion{};
+        const SetupError e = q.init(cfg_, region(0, ring_len_), ind);
+        if (e == SetupError::ok) {
+            dev.init(cfg_, arena_, tr_);
+        }
+        return e;
+    }
+
+    DmaRegion region(size_t off, size_t len) const { return DmaRegion{arena_ + off, arena_device_base + off, len}; }
+
+    // Packet buffer i: a segment as the driver posts it, and our pointer to its bytes.
+    Segment seg(uint32_t i, uint32_t len, bool device_writes) const {
+        return Segment{arena_device_base + buf_off(i), len, device_writes};
+    }
+    char *buf(uint32_t i) const { return arena_ + buf_off(i); }
+
+    char *ring() const { return arena_; }
+    const QueueConfig &cfg() const { return cfg_; }
+    uint32_t nbufs() const { return nbufs_; }
+
+    Queue q;
+    Device dev;
+
+private:
+    size_t buf_off(uint32_t i) const { return ring_len_ + ind_len_ + size_t(i % nbufs_) * buffer_bytes; }
+
+    QueueConfig cfg_{};
+    uint32_t size_;
+    uint32_t nbufs_;
+    size_t ring_len_ = 0, ind_len_ = 0, total_ = 0;
+    char *arena_ = nullptr;
+    ArenaTranslator tr_{};
+};
+
+} // namespace vpmd::test
