@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's test command: set up, build, run every suite; then the unit suites again
+# under AddressSanitizer + UBSan. Exits non-zero on any failure.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$top/scripts/setup.sh"
+cd "$top"
+
+"$top/scripts/build.sh" build
+meson test -C build --print-errorlogs --num-processes 1
+
+# Sanitizers: unit suites only (EAL's hugepage memory and ASan do not mix well).
+"$top/scripts/build.sh" build-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dintegration_tests=false
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+    meson test -C build-asan --suite unit --print-errorlogs --num-processes 1
+echo "test.sh: all suites passed"
