@@ -492,6 +492,29 @@ TEST_F(DeviceTest, ReplayRefusesChangedFeatures) {
     EXPECT_EQ(st.error().code, Errc::features_rejected);
 }
 
+TEST_F(DeviceTest, ResetUsesResetDeviceWhenNegotiatedElseResetOwner) {
+    FakeConfig with;
+    with.protocol_features |= pf::reset_device;
+    {
+        FakeBackend be(with, path_, true);
+        VhostUserDevice dev(client_opts());
+        ASSERT_TRUE(dev.connect(5s));
+        ASSERT_TRUE(dev.negotiate(version_1));
+        ASSERT_TRUE(dev.setup_queue(QueueSetup{0, 64, 0x1000, 0x2000, 0x3000, 0, true, false}));
+        ASSERT_TRUE(dev.reset());
+        EXPECT_EQ(be.received().back().msg.request(), Request::reset_device);
+        EXPECT_TRUE(be.received().back().msg.needs_reply());
+        EXPECT_EQ(dev.features(), 0u); // negotiate() again before use
+        ::unlink(path_.c_str());
+    }
+    FakeBackend be(FakeConfig{}, path_, true);
+    VhostUserDevice dev(client_opts());
+    ASSERT_TRUE(dev.connect(5s));
+    ASSERT_TRUE(dev.negotiate(version_1));
+    ASSERT_TRUE(dev.reset());
+    EXPECT_EQ(be.received().back().msg.request(), Request::reset_owner);
+}
+
 TEST_F(DeviceTest, NothingLeaks) {
     const size_t fds_before = open_fds();
     {
