@@ -14,7 +14,7 @@ as_root() {
 }
 
 packages=(build-essential g++ meson ninja-build pkg-config dpkg-dev xz-utils
-          dpdk libdpdk-dev libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev valgrind bc python3)
+          dpdk dpdk-dev libdpdk-dev libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev valgrind bc python3)
 
 install_packages() {
     local missing=()

@@ -61,6 +61,9 @@ public:
     [[nodiscard]] uint16_t avail_index() const { return uint16_t(next_avail_ | (avail_wrap_ << 15)); }
     [[nodiscard]] uint16_t used_index() const { return uint16_t(last_used_ | (used_wrap_ << 15)); }
 
+    // The id the next add_chain/add_burst buffer will get (see SplitQueue::next_id).
+    [[nodiscard]] uint16_t next_id() const { return this->in_order_ ? next_avail_ : free_id_; }
+
     bool add_chain(const Segment *segs, uint16_t n, Cookie cookie, ChainMode mode = ChainMode::chained) {
         if (this->is_broken() || n == 0) [[unlikely]] {
             return false;

@@ -33,6 +33,7 @@ concept DriverQueue = requires(Q q, const Q cq, const QueueConfig &cfg, DmaRegio
     { cq.driver_area_addr() } -> std::same_as<uint64_t>;
     { cq.device_area_addr() } -> std::same_as<uint64_t>;
     { cq.avail_index() } -> std::same_as<uint16_t>;
+    { cq.next_id() } -> std::same_as<uint16_t>;
     { cq.used_index() } -> std::same_as<uint16_t>;
 };
 

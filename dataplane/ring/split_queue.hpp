@@ -73,6 +73,10 @@ public:
     [[nodiscard]] uint16_t avail_index() const { return avail_idx_.raw(); }
     [[nodiscard]] uint16_t used_index() const { return last_used_.raw(); }
 
+    // The id the next add_chain/add_burst buffer will get (its head index): lets a caller
+    // place per-buffer side data (e.g. a virtio-net header) before adding.
+    [[nodiscard]] uint16_t next_id() const { return free_head_; }
+
     // Posts one buffer of n segments. False when the queue is broken or full; nothing
     // is written then.
     bool add_chain(const Segment *segs, uint16_t n, Cookie cookie, ChainMode mode = ChainMode::chained) {

@@ -1,0 +1,776 @@
+// net_vpmd: the ethdev operations and the vdev driver (probe/remove). Control path only;
+// the burst functions live in rxtx.hpp.
+#include <bus_vdev_driver.h>
+#include <ethdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "drivers/net/vpmd/adapter.hpp"
+#include "drivers/net/vpmd/rxtx.hpp"
+
+namespace vpmd::pmd {
+
+namespace {
+int g_log_type = -1;
+
+// Bytes of an mbuf a packet may use when it arrives in one buffer.
+uint32_t rx_buf_room(const rte_mempool *mp) {
+    return rte_pktmbuf_data_room_size(const_cast<rte_mempool *>(mp)) - RTE_PKTMBUF_HEADROOM;
+}
+
+// Largest frame: with MRG_RXBUF a packet spans buffers; 9728 is what jumbo ports take.
+constexpr uint32_t max_rx_pktlen_mrg = 9728;
+constexpr uint32_t max_rx_pktlen_single = RTE_MBUF_DEFAULT_DATAROOM;
+constexpr uint16_t max_mac_addrs = 16;
+} // namespace
+
+int log_type() {
+    if (g_log_type < 0) {
+        g_log_type = rte_log_register_type_and_pick_level("pmd.net.vpmd", RTE_LOG_NOTICE);
+    }
+    return g_log_type;
+}
+
+void log(uint32_t level, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    rte_log(level, uint32_t(log_type()), "vpmd: %s\n", line);
+}
+
+namespace {
+
+int ctrl_send(Adapter &ad, uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+    if (!ad.cq) {
+        return -ENOTSUP;
+    }
+    const int rc = ad.cq->send(cls, cmd, data);
+    if (rc != 0) {
+        log(RTE_LOG_ERR, "%s: control command class %u cmd %u failed: %s", ad.name.c_str(), cls, cmd,
+            rc == -ETIMEDOUT ? "timed out" : rc == -EIO ? "refused or queue broken" : strerror(-rc));
+    }
+    return rc;
+}
+
+// ---- queues ---------------------------------------------------------------------------
+
+template <class Q>
+void free_queue(Adapter &ad, Q *q) {
+    ad.dma.free(q->ring_mem);
+    ad.dma.free(q->side_mem);
+    q->~Q();
+    rte_free(q);
+}
+
+void rx_queue_release(rte_eth_dev *dev, uint16_t qid) {
+    Adapter &ad = *adapter_of(dev);
+    void *q = dev->data->rx_queues[qid];
+    if (q == nullptr) {
+        return;
+    }
+    with_rxq(ad, q, [&](auto *rq) {
+        rq->ring.detach_unused([](rte_mbuf *m) { rte_pktmbuf_free(m); });
+        if (rq->mrg_head != nullptr) {
+            rte_pktmbuf_free(rq->mrg_head);
+        }
+        free_queue(ad, rq);
+    });
+    dev->data->rx_queues[qid] = nullptr;
+}
+
+void tx_queue_release(rte_eth_dev *dev, uint16_t qid) {
+    Adapter &ad = *adapter_of(dev);
+    void *q = dev->data->tx_queues[qid];
+    if (q == nullptr) {
+        return;
+    }
+    with_txq(ad, q, [&](auto *tq) {
+        tq->ring.detach_unused([](rte_mbuf *m) { rte_pktmbuf_free(m); });
+        free_queue(ad, tq);
+    });
+    dev->data->tx_queues[qid] = nullptr;
+}
+
+uint32_t pick_size(Adapter &ad, uint16_t nb_desc) {
+    return nb_desc == 0 ? ad.args.queue_size : nb_desc;
+}
+
+int check_size(Adapter &ad, uint32_t size, const char *what, uint16_t qid) {
+    const bool ok = ad.packed() ? PackedRing::valid_size(size) : SplitRing::valid_size(size);
+    if (!ok || size < 16) {
+        log(RTE_LOG_ERR, "%s: %s queue %u: %u descriptors: allowed 16..32768%s", ad.name.c_str(), what, qid, size,
+            ad.packed() ? "" : ", a power of two (split ring)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+// Allocates the queue object on the NUMA node asked and lays its ring out in memory the
+// backend can reach.
+template <class Q>
+Q *make_queue(Adapter &ad, uint32_t size, unsigned socket, size_t side_len, ring::DmaRegion &side, int &rc) {
+    void *mem = rte_zmalloc_socket("vpmd_queue", sizeof(Q), RTE_CACHE_LINE_SIZE, int(socket));
+    if (mem == nullptr) {
+        rc = -ENOMEM;
+        return nullptr;
+    }
+    Q *q = new (mem) Q();
+    using Ring = decltype(q->ring);
+    auto ring_mem = ad.dma.alloc(Ring::ring_bytes(size), 4096);
+    if (!ring_mem) {
+        q->~Q();
+        rte_free(mem);
+        rc = ring_mem.error();
+        return nullptr;
+    }
+    q->ring_mem = *ring_mem;
+    if (side_len != 0) {
+        auto s = ad.dma.alloc(side_len, 4096);
+        if (!s) {
+            free_queue(ad, q);
+            rc = s.error();
+            return nullptr;
+        }
+        side = *s;
+        q->side_mem = side;
+    }
+    q->ad = &ad;
+    q->size = size;
+    q->port_id = ad.dev->data->port_id;
+    q->nombuf = &ad.dev->data->rx_mbuf_alloc_failed;
+    q->gate.paused.store(ad.started.load() ? 0 : 1); // stopped ports do not burst
+    rc = 0;
+    return q;
+}
+
+int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *,
+                   rte_mempool *mp) {
+    Adapter &ad = *adapter_of(dev);
+    const uint32_t size = pick_size(ad, nb_desc);
+    if (int rc = check_size(ad, size, "rx", qid); rc != 0) {
+        return rc;
+    }
+    if (rte_pktmbuf_data_room_size(mp) < RTE_PKTMBUF_HEADROOM + 64) {
+        log(RTE_LOG_ERR, "%s: rx queue %u: mempool %s data room %u too small: need %u + 64", ad.name.c_str(), qid,
+            mp->name, rte_pktmbuf_data_room_size(mp), RTE_PKTMBUF_HEADROOM);
+        return -EINVAL;
+    }
+    if (!ad.mrg && uint32_t(dev->data->mtu) + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > rx_buf_room(mp)) {
+        log(RTE_LOG_ERR, "%s: rx queue %u: MTU %u does not fit mempool buffers of %u bytes without mrg_rxbuf=1",
+            ad.name.c_str(), qid, dev->data->mtu, rx_buf_room(mp));
+        return -EINVAL;
+    }
+    rx_queue_release(dev, qid);
+    int rc = 0;
+    auto build = [&](auto tag) -> void * {
+        using Q = RxQueue<decltype(tag)>;
+        ring::DmaRegion side{};
+        Q *q = make_queue<Q>(ad, size, socket, 0, side, rc);
+        if (q == nullptr) {
+            return nullptr;
+        }
+        ring::QueueConfig cfg{size, ad.ring_features & ~ring::feature::indirect_desc, 0, ring::Ordering::weak};
+        if (auto e = q->ring.init(cfg, q->ring_mem); e != ring::SetupError::ok) {
+            log(RTE_LOG_ERR, "%s: rx queue %u: %s", ad.name.c_str(), qid, ring::to_string(e).data());
+            free_queue(ad, q);
+            rc = -EINVAL;
+            return nullptr;
+        }
+        q->ring.disable_interrupts(); // poll mode: no used-buffer notifications wanted
+        q->queue_id = qid;
+        q->vring = uint16_t(2 * qid);
+        q->mp = mp;
+        q->filter = &ad.filter;
+        return q;
+    };
+    void *q = ad.packed() ? build(PackedRing{}) : build(SplitRing{});
+    if (q == nullptr) {
+        log(RTE_LOG_ERR, "%s: rx queue %u setup failed: %s", ad.name.c_str(), qid, strerror(-rc));
+        return rc;
+    }
+    dev->data->rx_queues[qid] = q;
+    return 0;
+}
+
+int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *) {
+    Adapter &ad = *adapter_of(dev);
+    const uint32_t size = pick_size(ad, nb_desc);
+    if (int rc = check_size(ad, size, "tx", qid); rc != 0) {
+        return rc;
+    }
+    tx_queue_release(dev, qid);
+    const bool indirect = ad.ring_features & ring::feature::indirect_desc;
+    const size_t hdr_len = ring::align_up(size_t(size) * tx_hdr_slot, 64);
+    const size_t ind_len = indirect ? size_t(size) * tx_max_indirect * 16 : 0;
+    int rc = 0;
+    auto build = [&](auto tag) -> void * {
+        using Q = TxQueue<decltype(tag)>;
+        ring::DmaRegion side{};
+        Q *q = make_queue<Q>(ad, size, socket, hdr_len + ind_len, side, rc);
+        if (q == nullptr) {
+            return nullptr;
+        }
+        ring::QueueConfig cfg{size, ad.ring_features, uint16_t(indirect ? tx_max_indirect : 0), ring::Ordering::weak};
+        const ring::DmaRegion ind{static_cast<char *>(side.va) + hdr_len, side.device_addr + hdr_len, ind_len};
+        if (auto e = q->ring.init(cfg, q->ring_mem, ind); e != ring::SetupError::ok) {
+            log(RTE_LOG_ERR, "%s: tx queue %u: %s", ad.name.c_str(), qid, ring::to_string(e).data());
+            free_queue(ad, q);
+            rc = -EINVAL;
+            return nullptr;
+        }
+        q->ring.disable_interrupts();
+        q->queue_id = qid;
+        q->vring = uint16_t(2 * qid + 1);
+        q->hdr_va = static_cast<uint8_t *>(side.va);
+        q->hdr_dev = side.device_addr;
+        q->indirect = indirect;
+        return q;
+    };
+    void *q = ad.packed() ? build(PackedRing{}) : build(SplitRing{});
+    if (q == nullptr) {
+        log(RTE_LOG_ERR, "%s: tx queue %u setup failed: %s", ad.name.c_str(), qid, strerror(-rc));
+        return rc;
+    }
+    dev->data->tx_queues[qid] = q;
+    return 0;
+}
+
+// ---- device ---------------------------------------------------------------------------
+
+uint16_t max_pairs(const Adapter &ad) {
+    return uint16_t(ad.backend_pairs == 0 ? ad.args.queues : std::min<uint32_t>(ad.args.queues, ad.backend_pairs));
+}
+
+int dev_configure(rte_eth_dev *dev) {
+    Adapter &ad = *adapter_of(dev);
+    const rte_eth_conf &conf = dev->data->dev_conf;
+    const uint16_t nrx = dev->data->nb_rx_queues;
+    const uint16_t ntx = dev->data->nb_tx_queues;
+    if (nrx != ntx) {
+        log(RTE_LOG_ERR, "%s: %u rx and %u tx queues: virtio-net needs queue pairs (equal counts)", ad.name.c_str(),
+            nrx, ntx);
+        return -EINVAL;
+    }
+    if (nrx > max_pairs(ad)) {
+        log(RTE_LOG_ERR, "%s: %u queue pairs asked, %u available (queues= devarg and backend)", ad.name.c_str(), nrx,
+            max_pairs(ad));
+        return -EINVAL;
+    }
+    if (conf.rxmode.mq_mode != RTE_ETH_MQ_RX_NONE) {
+        log(RTE_LOG_ERR, "%s: rx mq_mode %d not supported (no RSS)", ad.name.c_str(), conf.rxmode.mq_mode);
+        return -ENOTSUP;
+    }
+    if (ad.cq) {
+        const uint16_t pairs = nrx;
+        const uint8_t data[2] = {uint8_t(pairs & 0xff), uint8_t(pairs >> 8)};
+        if (int rc = ctrl_send(ad, net::ctrl::mq, net::ctrl::mq_vq_pairs_set, data); rc != 0) {
+            return rc;
+        }
+    } else {
+        ad.active_pairs = nrx;
+    }
+    return 0;
+}
+
+int dev_start(rte_eth_dev *dev) {
+    Adapter &ad = *adapter_of(dev);
+    std::lock_guard lock(ad.ctl);
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        if (dev->data->rx_queues[i] == nullptr || dev->data->tx_queues[i] == nullptr) {
+            log(RTE_LOG_ERR, "%s: queue pair %u not set up", ad.name.c_str(), i);
+            return -EINVAL;
+        }
+    }
+    select_bursts(ad);
+    fill_rx_queues(ad);
+    if (int rc = backend_start(ad); rc != 0) {
+        drain_queues(ad);
+        return rc;
+    }
+    ad.started = true;
+    resume_queues(ad);
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+        dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+    }
+    set_link(ad, ad.connected());
+    return 0;
+}
+
+int dev_stop(rte_eth_dev *dev) {
+    Adapter &ad = *adapter_of(dev);
+    std::lock_guard lock(ad.ctl);
+    ad.started = false;
+    pause_queues(ad);
+    backend_stop(ad);
+    drain_queues(ad); // every posted mbuf goes back to its pool
+    set_link(ad, false);
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+    }
+    return 0;
+}
+
+void destroy(Adapter *ad) {
+    stop_watcher(*ad);
+    if (ad->vu) {
+        ad->vu->close();
+    }
+    delete ad;
+}
+
+int dev_close(rte_eth_dev *dev) {
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+        return 0;
+    }
+    Adapter *ad = adapter_of(dev);
+    if (ad == nullptr) {
+        return 0;
+    }
+    if (ad->started) {
+        dev_stop(dev);
+    }
+    stop_watcher(*ad);
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        rx_queue_release(dev, i);
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        tx_queue_release(dev, i);
+    }
+    destroy(ad);
+    *static_cast<Adapter **>(dev->data->dev_private) = nullptr;
+    return 0;
+}
+
+int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
+    Adapter &ad = *adapter_of(dev);
+    info->max_rx_queues = max_pairs(ad);
+    info->max_tx_queues = max_pairs(ad);
+    info->max_rx_pktlen = ad.mrg ? max_rx_pktlen_mrg : max_rx_pktlen_single;
+    info->min_rx_bufsize = RTE_PKTMBUF_HEADROOM + 64;
+    info->max_mtu = uint16_t(info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+    info->min_mtu = RTE_ETHER_MIN_MTU;
+    info->max_mac_addrs = ad.cq ? max_mac_addrs : 1;
+    info->rx_offload_capa = ad.mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
+    info->rx_offload_capa |= ad.cq ? RTE_ETH_RX_OFFLOAD_VLAN_FILTER : 0;
+    info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    info->rx_queue_offload_capa = 0;
+    info->tx_queue_offload_capa = 0;
+    const uint16_t align = ad.packed() ? 1 : 16;
+    info->rx_desc_lim = rte_eth_desc_lim{32768, 16, align, 0, 0};
+    info->tx_desc_lim = rte_eth_desc_lim{32768, 16, align, 0, 0};
+    info->default_rxportconf.ring_size = uint16_t(ad.args.queue_size);
+    info->default_txportconf.ring_size = uint16_t(ad.args.queue_size);
+    info->default_rxportconf.burst_size = 32;
+    info->default_txportconf.burst_size = 32;
+    info->speed_capa = RTE_ETH_LINK_SPEED_FIXED;
+    info->dev_capa &= ~RTE_ETH_DEV_CAPA_FLOW_RULE_KEEP;
+    return 0;
+}
+
+int link_update(rte_eth_dev *dev, int) {
+    Adapter &ad = *adapter_of(dev);
+    rte_eth_link link{};
+    const bool up = ad.link_up.load();
+    link.link_speed = up ? ad.args.speed : RTE_ETH_SPEED_NUM_NONE;
+    link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
+    link.link_autoneg = RTE_ETH_LINK_FIXED;
+    link.link_status = up ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+    return rte_eth_linkstatus_set(dev, &link);
+}
+
+int rx_mode(Adapter &ad, uint8_t cmd, bool on) {
+    const uint8_t v = on ? 1 : 0;
+    const int rc = ctrl_send(ad, net::ctrl::rx, cmd, std::span<const uint8_t>(&v, 1));
+    if (rc == 0) {
+        refresh_filter(ad);
+    }
+    return rc;
+}
+
+int promisc_enable(rte_eth_dev *dev) { return rx_mode(*adapter_of(dev), net::ctrl::rx_promisc, true); }
+int promisc_disable(rte_eth_dev *dev) { return rx_mode(*adapter_of(dev), net::ctrl::rx_promisc, false); }
+int allmulti_enable(rte_eth_dev *dev) { return rx_mode(*adapter_of(dev), net::ctrl::rx_allmulti, true); }
+int allmulti_disable(rte_eth_dev *dev) { return rx_mode(*adapter_of(dev), net::ctrl::rx_allmulti, false); }
+
+int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *mac) {
+    Adapter &ad = *adapter_of(dev);
+    if (ad.cq) {
+        if (int rc = ctrl_send(ad, net::ctrl::mac, net::ctrl::mac_addr_set, mac->addr_bytes); rc != 0) {
+            return rc;
+        }
+    }
+    dev->data->mac_addrs[0] = *mac;
+    refresh_filter(ad);
+    return 0;
+}
+
+// Sends the whole secondary address list (entries 1..) as the MAC table.
+int send_mac_table(Adapter &ad, const rte_ether_addr *extra, int skip_index) {
+    std::vector<uint8_t> uc, mc;
+    uint32_t nuc = 0, nmc = 0;
+    auto add = [&](const rte_ether_addr &a) {
+        auto &v = rte_is_multicast_ether_addr(&a) ? mc : uc;
+        (rte_is_multicast_ether_addr(&a) ? nmc : nuc)++;
+        v.insert(v.end(), a.addr_bytes, a.addr_bytes + 6);
+    };
+    for (int i = 1; i < max_mac_addrs; ++i) {
+        const rte_ether_addr &a = ad.dev->data->mac_addrs[i];
+        if (i != skip_index && !rte_is_zero_ether_addr(&a)) {
+            add(a);
+        }
+    }
+    if (extra != nullptr) {
+        add(*extra);
+    }
+    std::vector<uint8_t> data(4);
+    std::memcpy(data.data(), &nuc, 4);
+    data.insert(data.end(), uc.begin(), uc.end());
+    data.resize(data.size() + 4);
+    std::memcpy(data.data() + data.size() - 4, &nmc, 4);
+    data.insert(data.end(), mc.begin(), mc.end());
+    const int rc = ctrl_send(ad, net::ctrl::mac, net::ctrl::mac_table_set, data);
+    if (rc == 0) {
+        refresh_filter(ad);
+    }
+    return rc;
+}
+
+int mac_addr_add(rte_eth_dev *dev, rte_ether_addr *mac, uint32_t index, uint32_t) {
+    Adapter &ad = *adapter_of(dev);
+    if (index == 0 || index >= max_mac_addrs) {
+        return -EINVAL;
+    }
+    return send_mac_table(ad, mac, int(index));
+}
+
+void mac_addr_remove(rte_eth_dev *dev, uint32_t index) {
+    Adapter &ad = *adapter_of(dev);
+    (void)send_mac_table(ad, nullptr, int(index));
+}
+
+int vlan_filter_set(rte_eth_dev *dev, uint16_t vid, int on) {
+    Adapter &ad = *adapter_of(dev);
+    const uint8_t data[2] = {uint8_t(vid & 0xff), uint8_t(vid >> 8)};
+    const int rc = ctrl_send(ad, net::ctrl::vlan, on ? net::ctrl::vlan_add : net::ctrl::vlan_del, data);
+    if (rc == 0) {
+        refresh_filter(ad);
+    }
+    return rc;
+}
+
+int mtu_set(rte_eth_dev *dev, uint16_t mtu) {
+    Adapter &ad = *adapter_of(dev);
+    const uint32_t frame = uint32_t(mtu) + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+    const uint32_t max = ad.mrg ? max_rx_pktlen_mrg : max_rx_pktlen_single;
+    if (frame > max) {
+        log(RTE_LOG_ERR, "%s: MTU %u: frames of %u bytes exceed %u%s", ad.name.c_str(), mtu, frame, max,
+            ad.mrg ? "" : " (mrg_rxbuf=1 allows jumbo frames)");
+        return -EINVAL;
+    }
+    ad.mtu = mtu;
+    return 0;
+}
+
+// ---- stats ----------------------------------------------------------------------------
+
+int stats_get(rte_eth_dev *dev, rte_eth_stats *s) {
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        const auto *q = static_cast<const QueueBase *>(dev->data->rx_queues[i]);
+        if (q == nullptr) {
+            continue;
+        }
+        s->ipackets += q->stats.packets;
+        s->ibytes += q->stats.bytes;
+        s->ierrors += q->stats.errors;
+        s->imissed += q->stats.dropped;
+        if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+            s->q_ipackets[i] = q->stats.packets;
+            s->q_ibytes[i] = q->stats.bytes;
+            s->q_errors[i] = q->stats.errors;
+        }
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        const auto *q = static_cast<const QueueBase *>(dev->data->tx_queues[i]);
+        if (q == nullptr) {
+            continue;
+        }
+        s->opackets += q->stats.packets;
+        s->obytes += q->stats.bytes;
+        s->oerrors += q->stats.errors;
+        if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+            s->q_opackets[i] = q->stats.packets;
+            s->q_obytes[i] = q->stats.bytes;
+        }
+    }
+    return 0;
+}
+
+int stats_reset(rte_eth_dev *dev) {
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        if (auto *q = static_cast<QueueBase *>(dev->data->rx_queues[i])) {
+            q->stats = QueueStats{};
+        }
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        if (auto *q = static_cast<QueueBase *>(dev->data->tx_queues[i])) {
+            q->stats = QueueStats{};
+        }
+    }
+    return 0;
+}
+
+constexpr const char *hist_names[hist_bins] = {"size_64_or_less", "size_65_to_127", "size_128_to_255",
+                                               "size_256_to_511", "size_512_to_1023", "size_1024_to_1518",
+                                               "size_1519_or_more"};
+constexpr int per_queue_xstats = 4 + hist_bins + 2; // packets bytes errors dropped, hist, broken, ring_errors
+constexpr int device_xstats = 5;
+
+// Walks every xstat in a fixed order: fn(name, value).
+template <class F>
+void each_xstat(rte_eth_dev *dev, F &&fn) {
+    Adapter &ad = *adapter_of(dev);
+    char name[RTE_ETH_XSTATS_NAME_SIZE];
+    auto queue = [&](const char *dir, uint16_t i, const QueueBase *q, ring::Broken broken, uint64_t ring_errors) {
+        const uint64_t v[4] = {q->stats.packets, q->stats.bytes, q->stats.errors, q->stats.dropped};
+        const char *n[4] = {"packets", "bytes", "errors", "dropped"};
+        for (int k = 0; k < 4; ++k) {
+            snprintf(name, sizeof(name), "%s_q%u_%s", dir, i, n[k]);
+            fn(name, v[k]);
+        }
+        for (int b = 0; b < hist_bins; ++b) {
+            snprintf(name, sizeof(name), "%s_q%u_%s_packets", dir, i, hist_names[b]);
+            fn(name, q->stats.hist[b]);
+        }
+        snprintf(name, sizeof(name), "%s_q%u_broken", dir, i);
+        fn(name, uint64_t(broken));
+        snprintf(name, sizeof(name), "%s_q%u_ring_errors", dir, i);
+        fn(name, ring_errors);
+    };
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        if (void *q = dev->data->rx_queues[i]) {
+            with_rxq(ad, q, [&](auto *rq) { queue("rx", i, rq, rq->ring.broken(), rq->ring.error_count()); });
+        }
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        if (void *q = dev->data->tx_queues[i]) {
+            with_txq(ad, q, [&](auto *tq) { queue("tx", i, tq, tq->ring.broken(), tq->ring.error_count()); });
+        }
+    }
+    fn("cq_commands_ok", ad.cq ? ad.cq->mediator().commands_ok() : 0);
+    fn("cq_commands_failed", ad.cq ? ad.cq->mediator().commands_failed() : 0);
+    fn("backend_losses", ad.backend_losses.load());
+    fn("reconnects", ad.reconnects.load());
+    fn("mem_table_updates", ad.mem_table_updates.load());
+}
+
+int xstats_count(rte_eth_dev *dev) {
+    int n = device_xstats;
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        n += dev->data->rx_queues[i] ? per_queue_xstats : 0;
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        n += dev->data->tx_queues[i] ? per_queue_xstats : 0;
+    }
+    return n;
+}
+
+int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned size) {
+    const int n = xstats_count(dev);
+    if (names == nullptr || size < unsigned(n)) {
+        return n;
+    }
+    unsigned i = 0;
+    each_xstat(dev, [&](const char *name, uint64_t) { snprintf(names[i++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", name); });
+    return n;
+}
+
+int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned n) {
+    const int total = xstats_count(dev);
+    if (xs == nullptr || n < unsigned(total)) {
+        return total;
+    }
+    unsigned i = 0;
+    each_xstat(dev, [&](const char *, uint64_t v) {
+        xs[i].id = i;
+        xs[i].value = v;
+        ++i;
+    });
+    return total;
+}
+
+int xstats_reset(rte_eth_dev *dev) { return stats_reset(dev); }
+
+const eth_dev_ops vpmd_ops = [] {
+    eth_dev_ops o{};
+    o.dev_configure = dev_configure;
+    o.dev_start = dev_start;
+    o.dev_stop = dev_stop;
+    o.dev_close = dev_close;
+    o.dev_infos_get = dev_infos_get;
+    o.link_update = link_update;
+    o.promiscuous_enable = promisc_enable;
+    o.promiscuous_disable = promisc_disable;
+    o.allmulticast_enable = allmulti_enable;
+    o.allmulticast_disable = allmulti_disable;
+    o.mac_addr_set = mac_addr_set;
+    o.mac_addr_add = mac_addr_add;
+    o.mac_addr_remove = mac_addr_remove;
+    o.vlan_filter_set = vlan_filter_set;
+    o.mtu_set = mtu_set;
+    o.stats_get = stats_get;
+    o.stats_reset = stats_reset;
+    o.xstats_get = xstats_get;
+    o.xstats_get_names = xstats_get_names;
+    o.xstats_reset = xstats_reset;
+    o.rx_queue_setup = rx_queue_setup;
+    o.tx_queue_setup = tx_queue_setup;
+    o.rx_queue_release = rx_queue_release;
+    o.tx_queue_release = tx_queue_release;
+    return o;
+}();
+
+// ---- probe / remove -------------------------------------------------------------------
+
+uint64_t ring_features_of(const Devargs &a) {
+    uint64_t f = 0;
+    f |= a.packed_vq ? ring::feature::ring_packed : 0;
+    f |= a.in_order ? ring::feature::in_order : 0;
+    f |= a.event_idx ? ring::feature::event_idx : 0;
+    f |= a.indirect ? ring::feature::indirect_desc : 0;
+    return f;
+}
+
+int connect_client(Adapter &ad) {
+    auto st = ad.vu->connect(std::chrono::milliseconds(ad.args.connect_timeout_ms));
+    if (!st) {
+        log(RTE_LOG_ERR, "%s: cannot connect to the vhost-user backend at %s: %s%s", ad.name.c_str(),
+            ad.args.path.c_str(), vhost_user::describe(st.error()).c_str(),
+            ad.args.connect_timeout_ms == 0 ? " (connect_timeout=SECONDS waits for it; server=1 lets it connect to us)"
+                                            : "");
+        return vhost_user::to_errno(st.error());
+    }
+    return negotiate(ad, true);
+}
+
+int vpmd_probe(rte_vdev_device *vdev) {
+    const char *name = rte_vdev_device_name(vdev);
+    const char *params = rte_vdev_device_args(vdev);
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+        log(RTE_LOG_ERR, "%s: secondary processes are not supported", name);
+        return -ENOTSUP;
+    }
+    auto ad = std::make_unique<Adapter>();
+    ad->name = name;
+    if (auto r = parse_devargs(params ? params : "", ad->args); !r.ok) {
+        log(RTE_LOG_ERR, "%s: %s", name, r.error.c_str());
+        return -EINVAL;
+    }
+    ad->ring_features = ring_features_of(ad->args);
+    vhost_user::DeviceOptions opts;
+    opts.path = ad->args.path;
+    opts.mode = ad->args.server ? vhost_user::Mode::server : vhost_user::Mode::client;
+    ad->vu = std::make_unique<vhost_user::VhostUserDevice>(opts);
+    if (ad->args.server) {
+        if (auto st = ad->vu->listen(); !st) {
+            log(RTE_LOG_ERR, "%s: cannot listen on %s: %s", name, ad->args.path.c_str(),
+                vhost_user::describe(st.error()).c_str());
+            return vhost_user::to_errno(st.error());
+        }
+    } else if (int rc = connect_client(*ad); rc != 0) {
+        ad->vu->close();
+        return rc;
+    }
+    ad->mrg = ad->args.server ? ad->args.mrg_rxbuf : ad->mrg;
+
+    rte_eth_dev *dev = rte_eth_vdev_allocate(vdev, sizeof(Adapter *));
+    if (dev == nullptr) {
+        ad->vu->close();
+        return -ENOMEM;
+    }
+    ad->dev = dev;
+    dev->data->mac_addrs = static_cast<rte_ether_addr *>(
+        rte_zmalloc_socket(name, sizeof(rte_ether_addr) * max_mac_addrs, 0, vdev->device.numa_node));
+    if (dev->data->mac_addrs == nullptr) {
+        ad->vu->close();
+        rte_eth_dev_release_port(dev);
+        return -ENOMEM;
+    }
+    if (ad->args.have_mac) {
+        std::memcpy(dev->data->mac_addrs[0].addr_bytes, ad->args.mac.data(), 6);
+    } else {
+        rte_eth_random_addr(dev->data->mac_addrs[0].addr_bytes);
+    }
+    if (ad->args.cq) {
+        int err = 0;
+        Adapter *raw = ad.get();
+        ad->cq = mediated::ControlQueue::create(64, ad->ring_features | ring::feature::version_1, ad->args.queues,
+                                                [raw](uint16_t pairs) { return apply_queue_pairs(*raw, pairs); }, &err);
+        if (!ad->cq) {
+            log(RTE_LOG_ERR, "%s: control queue: %s", name, strerror(-err));
+            ad->vu->close();
+            rte_eth_dev_release_port(dev);
+            return err;
+        }
+        const auto &m = dev->data->mac_addrs[0].addr_bytes;
+        (void)ad->cq->send(net::ctrl::mac, net::ctrl::mac_addr_set, std::span<const uint8_t>(m, 6));
+    }
+    if (auto w = dma::MemEventWatch::create("vpmd_" + ad->name); w) {
+        ad->mem_watch = std::move(*w);
+    }
+    refresh_filter(*ad);
+    dev->dev_ops = &vpmd_ops;
+    dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+    dev->data->mtu = RTE_ETHER_MTU;
+    select_bursts(*ad);
+    Adapter *raw = ad.release();
+    *static_cast<Adapter **>(dev->data->dev_private) = raw;
+    start_watcher(*raw);
+    rte_eth_dev_probing_finish(dev);
+    log(RTE_LOG_INFO, "%s: %s, %s ring%s%s, %u queue pair(s), backend %s", name, raw->args.path.c_str(),
+        raw->packed() ? "packed" : "split", raw->args.in_order ? ", in-order" : "", raw->mrg ? ", mrg_rxbuf" : "",
+        raw->args.queues, raw->connected() ? "connected" : "awaited (server mode)");
+    return 0;
+}
+
+int vpmd_remove(rte_vdev_device *vdev) {
+    rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+    if (dev == nullptr) {
+        return 0; // already closed
+    }
+    dev_close(dev);
+    return rte_eth_dev_release_port(dev);
+}
+
+} // namespace
+} // namespace vpmd::pmd
+
+// DPDK's registration macros paste the driver's name into identifiers: a plain global.
+static rte_vdev_driver vpmd_vdev_driver = [] {
+    rte_vdev_driver d{};
+    d.probe = vpmd::pmd::vpmd_probe;
+    d.remove = vpmd::pmd::vpmd_remove;
+    return d;
+}();
+
+RTE_PMD_REGISTER_VDEV(net_vpmd, vpmd_vdev_driver);
+RTE_PMD_REGISTER_PARAM_STRING(net_vpmd, VPMD_PARAM_STRING);
+
+// What dpdk-pmdinfo.py reads from the plugin (DPDK's own build generates this string).
+extern "C" {
+extern const char vpmd_pmd_info[];
+__attribute__((used)) const char vpmd_pmd_info[] =
+    "PMD_INFO_STRING= {\"name\": \"net_vpmd\", \"params\": \"" VPMD_PARAM_STRING "\", \"pci_ids\": []}";
+}

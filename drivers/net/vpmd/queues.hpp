@@ -1,0 +1,122 @@
+// net_vpmd data queues: an rx or tx queue over one ring layout, its memory, counters and
+// the gate that lets the control path take a queue away from the data path safely.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <bit>
+#include <cstdint>
+
+#include "dataplane/dma/dma_device.hpp"
+#include "dataplane/net/virtio_net.hpp"
+#include "dataplane/ring/queue.hpp"
+
+namespace vpmd::pmd {
+
+// Packets handled per internal step; rx/tx bursts larger than this loop.
+inline constexpr uint16_t step_max = 64;
+// Rx refill waits until this many descriptors are free, so refills are batched.
+inline constexpr uint16_t refill_batch = 32;
+
+// Frame size histogram bins (xstats): <=64, 65-127, 128-255, 256-511, 512-1023,
+// 1024-1518, >=1519.
+inline constexpr int hist_bins = 7;
+inline int size_bin(uint32_t len) {
+    if (len <= 64) {
+        return 0;
+    }
+    if (len > 1518) {
+        return 6;
+    }
+    if (len >= 1024) {
+        return 5;
+    }
+    return int(std::bit_width(len)) - 6;
+}
+
+struct alignas(64) QueueStats {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t errors = 0;  // malformed from the device (rx) / unsendable (tx)
+    uint64_t dropped = 0; // rx: filtered out or freed on stop/reconnect; tx: freed unsent
+    uint64_t hist[hist_bins] = {};
+};
+
+// Data path vs control path: a burst marks itself busy and backs off when paused; the
+// control path pauses, makes every CPU's busy store visible (membarrier), and waits for
+// the burst in progress to end. Costs the burst two plain stores and a load, no fence.
+struct Gate {
+    std::atomic<uint32_t> busy{0};
+    std::atomic<uint32_t> paused{0};
+
+    bool enter() {
+        busy.store(1, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (paused.load(std::memory_order_relaxed)) [[unlikely]] {
+            busy.store(0, std::memory_order_release);
+            return false;
+        }
+        return true;
+    }
+    void leave() { busy.store(0, std::memory_order_release); }
+};
+
+// What the rx path lets through when the port is not promiscuous (from the mediator).
+struct HotFilter {
+    bool active = false; // false: everything passes (promiscuous, no VLAN filter)
+    bool allmulti = false;
+    bool nobcast = false;
+    bool vlan_active = false;
+    uint8_t mac[6] = {};
+    uint16_t n_uc = 0, n_mc = 0;
+    uint8_t uc[16][6] = {};
+    uint8_t mc[64][6] = {};
+    uint64_t vlans[64] = {}; // bitmap of 4096 VLAN ids
+};
+
+struct Adapter;
+
+struct QueueBase {
+    Gate gate;
+    Adapter *ad = nullptr;
+    uint16_t queue_id = 0;
+    uint16_t vring = 0; // vhost-user vring index: rx 2q, tx 2q+1
+    uint16_t port_id = 0;
+    int kick_fd = -1;
+    uint64_t *nombuf = nullptr; // the port's rx_mbuf_alloc_failed
+    ring::DmaRegion ring_mem{};
+    ring::DmaRegion side_mem{}; // tx: headers + indirect tables
+    uint32_t size = 0;
+    bool set_up_at_backend = false;
+    QueueStats stats;
+};
+
+template <class Ring>
+struct RxQueue : QueueBase {
+    Ring ring;
+    rte_mempool *mp = nullptr;
+    const HotFilter *filter = nullptr;
+    // Mergeable rx: a packet still waiting for num_buffers more buffers.
+    rte_mbuf *mrg_head = nullptr;
+    rte_mbuf *mrg_tail = nullptr;
+    uint16_t mrg_left = 0;
+};
+
+template <class Ring>
+struct TxQueue : QueueBase {
+    Ring ring;
+    // Headers for packets whose own headroom cannot take one, indexed by buffer id.
+    uint8_t *hdr_va = nullptr;
+    uint64_t hdr_dev = 0;
+    bool indirect = false;
+};
+
+inline constexpr uint32_t tx_hdr_slot = 16;     // bytes per header slot (12 used)
+inline constexpr uint16_t tx_max_indirect = 32; // segments per indirect table
+
+using SplitRing = ring::SplitQueue<rte_mbuf *>;
+using PackedRing = ring::PackedQueue<rte_mbuf *>;
+
+} // namespace vpmd::pmd

@@ -1,0 +1,316 @@
+// net_vpmd burst functions, written once over the ring concept and instantiated per
+// layout x address mode (x mergeable for rx) in rxtx.cpp; the port picks one at start.
+// Hot path: no allocation except mbufs, no logging, no virtual calls, no locks.
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/dma/mbuf_addr.hpp"
+#include "drivers/net/vpmd/queues.hpp"
+
+namespace vpmd::pmd {
+
+using net::net_hdr_size;
+
+inline void kick(const QueueBase &q) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(q.kick_fd, &one, sizeof(one));
+}
+
+inline bool vlan_allowed(const HotFilter &f, uint16_t vid) { return (f.vlans[vid >> 6] >> (vid & 63)) & 1; }
+
+// Software receive filter for a non-promiscuous port (the mediated control queue's state).
+inline bool filter_accept(const HotFilter &f, const rte_mbuf *m) {
+    if (m->data_len < 14) {
+        return false;
+    }
+    const auto *d = rte_pktmbuf_mtod(m, const uint8_t *);
+    if (f.vlan_active && d[12] == 0x81 && d[13] == 0x00 && m->data_len >= 16 &&
+        !vlan_allowed(f, uint16_t(((d[14] << 8) | d[15]) & 0xfff))) {
+        return false;
+    }
+    if (!f.active) {
+        return true;
+    }
+    if (d[0] & 1) {
+        static constexpr uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        if (std::memcmp(d, bcast, 6) == 0) {
+            return !f.nobcast;
+        }
+        if (f.allmulti) {
+            return true;
+        }
+        for (uint16_t i = 0; i < f.n_mc; ++i) {
+            if (std::memcmp(d, f.mc[i], 6) == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+    if (std::memcmp(d, f.mac, 6) == 0) {
+        return true;
+    }
+    for (uint16_t i = 0; i < f.n_uc; ++i) {
+        if (std::memcmp(d, f.uc[i], 6) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Posts fresh mbufs once a batch worth of descriptors is free (all of them when `all`).
+template <class Ring, dma::AddrMode Mode>
+void rx_refill(RxQueue<Ring> *q, bool all = false) {
+    uint32_t free = q->ring.free_descs();
+    if (free < refill_batch && !(all && free > 0)) {
+        return;
+    }
+    bool added = false;
+    while (free > 0) {
+        const uint16_t k = uint16_t(std::min<uint32_t>(free, step_max));
+        rte_mbuf *mbufs[step_max];
+        if (rte_pktmbuf_alloc_bulk(q->mp, mbufs, k) != 0) [[unlikely]] {
+            *q->nombuf += k;
+            break;
+        }
+        ring::Segment segs[step_max];
+        for (uint16_t j = 0; j < k; ++j) {
+            rte_mbuf *m = mbufs[j];
+            // The device writes the virtio-net header just before the packet data.
+            segs[j] = ring::Segment{dma::mbuf_buf_addr<Mode>(m) + RTE_PKTMBUF_HEADROOM - net_hdr_size,
+                                    uint32_t(m->buf_len - RTE_PKTMBUF_HEADROOM + net_hdr_size), true};
+        }
+        q->ring.add_burst(segs, mbufs, k);
+        free -= k;
+        added = true;
+    }
+    if (added) {
+        q->ring.publish();
+        if (q->ring.needs_notify()) {
+            kick(*q);
+        }
+    }
+}
+
+template <class Ring>
+inline bool rx_emit(RxQueue<Ring> *q, rte_mbuf *m, bool filtering, rte_mbuf **out, uint16_t &k) {
+    if (filtering && !filter_accept(*q->filter, m)) {
+        ++q->stats.dropped;
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    ++q->stats.packets;
+    q->stats.bytes += m->pkt_len;
+    ++q->stats.hist[size_bin(m->pkt_len)];
+    out[k++] = m;
+    return true;
+}
+
+// One buffer per packet: header + data in a single mbuf.
+template <class Ring>
+uint16_t rx_deliver(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, uint16_t got, rte_mbuf **out,
+                    bool filtering) {
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < got; ++i) {
+        rte_mbuf *m = used[i].cookie;
+        const uint32_t len = used[i].len;
+        if (len <= net_hdr_size) [[unlikely]] {
+            ++q->stats.errors;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        m->data_off = RTE_PKTMBUF_HEADROOM;
+        m->data_len = uint16_t(len - net_hdr_size);
+        m->pkt_len = len - net_hdr_size;
+        m->port = q->port_id;
+        rx_emit(q, m, filtering, out, k);
+    }
+    return k;
+}
+
+// MRG_RXBUF: the first buffer's header says how many buffers the packet spans; the rest
+// are chained behind it, possibly across bursts.
+template <class Ring>
+uint16_t rx_deliver_mrg(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, uint16_t got, rte_mbuf **out,
+                        bool filtering) {
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < got; ++i) {
+        rte_mbuf *m = used[i].cookie;
+        const uint32_t len = used[i].len;
+        if (q->mrg_left == 0) {
+            const auto *h = reinterpret_cast<const net::NetHdr *>(static_cast<const char *>(m->buf_addr) +
+                                                                  RTE_PKTMBUF_HEADROOM - net_hdr_size);
+            const uint16_t nbuf = h->num_buffers;
+            if (len <= net_hdr_size || nbuf == 0 || nbuf > q->size) [[unlikely]] {
+                ++q->stats.errors;
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            m->data_off = RTE_PKTMBUF_HEADROOM;
+            m->data_len = uint16_t(len - net_hdr_size);
+            m->pkt_len = len - net_hdr_size;
+            m->port = q->port_id;
+            if (nbuf == 1) {
+                rx_emit(q, m, filtering, out, k);
+                continue;
+            }
+            q->mrg_head = q->mrg_tail = m;
+            q->mrg_left = uint16_t(nbuf - 1);
+            continue;
+        }
+        // Continuation buffers carry data from their first byte.
+        m->data_off = RTE_PKTMBUF_HEADROOM - net_hdr_size;
+        m->data_len = uint16_t(len);
+        rte_mbuf *head = q->mrg_head;
+        q->mrg_tail->next = m;
+        q->mrg_tail = m;
+        ++head->nb_segs;
+        head->pkt_len += len;
+        if (--q->mrg_left == 0) {
+            q->mrg_head = q->mrg_tail = nullptr;
+            rx_emit(q, head, filtering, out, k);
+        }
+    }
+    return k;
+}
+
+template <class Ring, dma::AddrMode Mode, bool Mrg>
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb) {
+    auto *q = static_cast<RxQueue<Ring> *>(rxq);
+    if (!q->gate.enter()) [[unlikely]] {
+        return 0;
+    }
+    const bool filtering = q->filter->active || q->filter->vlan_active;
+    uint16_t n = 0;
+    ring::Used<rte_mbuf *> used[step_max];
+    while (n < nb) {
+        const uint16_t want = uint16_t(std::min<uint32_t>(nb - n, step_max));
+        const uint16_t got = q->ring.collect(used, want);
+        if (got == 0) {
+            break;
+        }
+        n += Mrg ? rx_deliver_mrg(q, used, got, pkts + n, filtering) : rx_deliver(q, used, got, pkts + n, filtering);
+        if (got < want) {
+            break;
+        }
+    }
+    rx_refill<Ring, Mode>(q);
+    q->gate.leave();
+    return n;
+}
+
+// Frees every mbuf the device has finished sending.
+template <class Ring>
+void tx_reclaim(TxQueue<Ring> *q) {
+    ring::Used<rte_mbuf *> used[step_max];
+    rte_mbuf *done[step_max];
+    uint16_t got;
+    while (q->ring.in_flight() != 0 && (got = q->ring.collect(used, step_max)) != 0) {
+        for (uint16_t j = 0; j < got; ++j) {
+            done[j] = used[j].cookie;
+        }
+        rte_pktmbuf_free_bulk(done, got);
+        if (got < step_max) {
+            break;
+        }
+    }
+}
+
+// The header fits in front of the data and nobody else sees that memory.
+inline bool tx_can_push(const rte_mbuf *m) {
+    return m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+           rte_pktmbuf_headroom(m) >= net_hdr_size;
+}
+
+enum class SlowTx { added, full, dropped };
+
+// Multi-segment or shared mbufs: header from the queue's slot for this buffer id (or
+// pushed in front when possible), then one segment per mbuf segment.
+template <class Ring, dma::AddrMode Mode>
+SlowTx tx_add_slow(TxQueue<Ring> *q, rte_mbuf *m) {
+    const bool push = RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && rte_pktmbuf_headroom(m) >= net_hdr_size;
+    const uint32_t nsegs = m->nb_segs + (push ? 0u : 1u);
+    const bool indirect = q->indirect && nsegs <= tx_max_indirect;
+    if (nsegs > (indirect ? tx_max_indirect : q->size) || nsegs > step_max) [[unlikely]] {
+        return SlowTx::dropped;
+    }
+    ring::Segment segs[step_max];
+    uint16_t n = 0;
+    const rte_mbuf *seg = m;
+    if (push) {
+        auto *h = rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size;
+        std::memset(h, 0, net_hdr_size);
+        segs[n++] = ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size, uint32_t(m->data_len + net_hdr_size),
+                                  false};
+        seg = m->next;
+    } else {
+        const uint16_t id = q->ring.next_id();
+        std::memset(q->hdr_va + size_t(id) * tx_hdr_slot, 0, net_hdr_size);
+        segs[n++] = ring::Segment{q->hdr_dev + uint64_t(id) * tx_hdr_slot, net_hdr_size, false};
+    }
+    for (; seg != nullptr; seg = seg->next) {
+        segs[n++] = ring::Segment{dma::mbuf_data_addr<Mode>(seg), seg->data_len, false};
+    }
+    return q->ring.add_chain(segs, n, m, indirect ? ring::ChainMode::indirect : ring::ChainMode::chained)
+               ? SlowTx::added
+               : SlowTx::full;
+}
+
+template <class Ring>
+inline void tx_count(TxQueue<Ring> *q, const rte_mbuf *m) {
+    ++q->stats.packets;
+    q->stats.bytes += m->pkt_len;
+    ++q->stats.hist[size_bin(m->pkt_len)];
+}
+
+template <class Ring, dma::AddrMode Mode>
+uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
+    auto *q = static_cast<TxQueue<Ring> *>(txq);
+    if (!q->gate.enter()) [[unlikely]] {
+        return 0;
+    }
+    tx_reclaim(q);
+    ring::Segment segs[step_max];
+    uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
+    bool full = false;
+    while (done < nb && !full) {
+        // Gather a run of simple packets, one descriptor each, for one add_burst.
+        uint16_t run = 0;
+        const uint16_t limit = uint16_t(std::min<uint32_t>(nb - done, step_max));
+        while (run < limit && tx_can_push(pkts[done + run])) {
+            rte_mbuf *m = pkts[done + run];
+            std::memset(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size, 0, net_hdr_size);
+            segs[run] = ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size, uint32_t(m->data_len + net_hdr_size),
+                                      false};
+            ++run;
+        }
+        if (run != 0) {
+            const uint16_t added = q->ring.add_burst(segs, pkts + done, run);
+            for (uint16_t j = 0; j < added; ++j) {
+                tx_count(q, pkts[done + j]);
+            }
+            done += added;
+            full = added < run;
+            continue;
+        }
+        rte_mbuf *m = pkts[done];
+        switch (tx_add_slow<Ring, Mode>(q, m)) {
+        case SlowTx::added: tx_count(q, m); ++done; break;
+        case SlowTx::dropped: ++q->stats.errors; rte_pktmbuf_free(m); ++done; break;
+        case SlowTx::full: full = true; break;
+        }
+    }
+    if (done != 0) {
+        q->ring.publish();
+        if (q->ring.needs_notify()) {
+            kick(*q);
+        }
+    }
+    q->gate.leave();
+    return done;
+}
+
+} // namespace vpmd::pmd
