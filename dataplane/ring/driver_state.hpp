@@ -27,6 +27,8 @@ public:
     // How many device violations this queue has seen since it was created.
     [[nodiscard]] uint64_t error_count() const { return errors_; }
     [[nodiscard]] uint32_t in_flight() const { return in_flight_; }
+    // Completions of read-only buffers that carried a non-zero len (ignored, see check_len).
+    [[nodiscard]] uint64_t ignored_lens() const { return ignored_lens_; }
     [[nodiscard]] uint32_t size() const { return size_; }
     [[nodiscard]] uint16_t max_indirect() const { return max_indirect_; }
 
@@ -59,6 +61,23 @@ protected:
             broken_ = why;
         }
         ++errors_;
+    }
+
+    // used.len against what the device may write. A buffer with nothing writable (tx)
+    // gives the device nothing to overrun: its len is meaningless and reported as 0.
+    // DPDK 22.11's vhost leaves len stale in packed tx completions (it writes only id and
+    // flags of the first used descriptor of a batch), so rejecting it would break interop.
+    bool check_len(uint32_t writable, uint32_t &len) {
+        if (len <= writable) [[likely]] {
+            return true;
+        }
+        if (writable == 0) {
+            len = 0;
+            ++ignored_lens_;
+            return true;
+        }
+        mark_broken(Broken::used_len_too_long);
+        return false;
     }
 
     // Sum of writable bytes; also says whether the chain fits the indirect table.
@@ -103,6 +122,7 @@ protected:
     uint32_t size_ = 0;
     uint32_t in_flight_ = 0; // buffers posted and not yet returned
     uint64_t errors_ = 0;
+    uint64_t ignored_lens_ = 0;
     uint16_t max_indirect_ = 0;
     Broken broken_ = Broken::none;
     Ordering order_ = Ordering::weak;

@@ -248,8 +248,7 @@ private:
             this->mark_broken(Broken::used_id_not_in_flight);
             return false;
         }
-        if (len > state_[raw_id].writable) [[unlikely]] {
-            this->mark_broken(Broken::used_len_too_long);
+        if (!this->check_len(state_[raw_id].writable, len)) [[unlikely]] {
             return false;
         }
         id = uint16_t(raw_id);

@@ -232,7 +232,7 @@ private:
         for (; done < n; ++done) {
             const SplitUsedElem &e = used_ring_[(last_used_ + done).raw() & mask_];
             const uint32_t id = read_once(e.id);
-            const uint32_t len = read_once(e.len);
+            uint32_t len = read_once(e.len);
             if (!check_used(id, len)) [[unlikely]] {
                 break;
             }
@@ -254,7 +254,7 @@ private:
                 }
                 const SplitUsedElem &e = used_ring_[last_used_.raw() & mask_];
                 const uint32_t id = read_once(e.id);
-                const uint32_t len = read_once(e.len);
+                uint32_t len = read_once(e.len);
                 if (!check_used(id, len)) [[unlikely]] {
                     break;
                 }
@@ -275,7 +275,7 @@ private:
         return done;
     }
 
-    bool check_used(uint32_t id, uint32_t len) {
+    bool check_used(uint32_t id, uint32_t &len) {
         if (id >= size_) {
             this->mark_broken(Broken::used_id_out_of_range);
             return false;
@@ -284,11 +284,7 @@ private:
             this->mark_broken(Broken::used_id_not_in_flight);
             return false;
         }
-        if (len > state_[id].writable) {
-            this->mark_broken(Broken::used_len_too_long);
-            return false;
-        }
-        return true;
+        return this->check_len(state_[id].writable, len);
     }
 
     void restart() {

@@ -23,7 +23,6 @@ namespace vpmd::test {
 // Why 64 MiB with hugepages: small enough to leave the shared 2 MiB pool for others,
 // and small enough that a 64 MiB allocation must grow EAL memory (mem event tests).
 inline constexpr const char *huge_mem_mb = "64";
-inline constexpr long huge_pages_needed = 80;
 inline constexpr long hugetlbfs_magic = 0x958458f6;
 
 class EalEnv : public ::testing::Environment {
@@ -39,7 +38,10 @@ public:
         const char *mode = std::getenv("VPMD_TEST_MEMORY");
         huge_ = mode != nullptr && std::string(mode) == "huge";
         prefix_ = "vpmd-it-" + std::to_string(::getpid());
-        if (huge_ && !hugepages_available()) {
+        // A suite that needs more memory says so with VPMD_TEST_MEM_MB (meson test env).
+        const char *mem_env = std::getenv("VPMD_TEST_MEM_MB");
+        mem_mb_ = mem_env != nullptr ? mem_env : (huge_ ? huge_mem_mb : "256");
+        if (huge_ && !hugepages_available(std::stol(mem_mb_) / 2 + 48)) {
             skip_reason_ = "no hugetlbfs at /dev/hugepages with enough free 2 MiB pages";
             return;
         }
@@ -47,9 +49,9 @@ public:
                                       "--file-prefix=" + prefix_, "--log-level=lib.vhost.*:warning",
                                       "--log-level=pmd.net.vpmd.vhost:info"};
         if (huge_) {
-            args.insert(args.end(), {"-m", huge_mem_mb, "--single-file-segments", "--huge-dir", "/dev/hugepages"});
+            args.insert(args.end(), {"-m", mem_mb_, "--single-file-segments", "--huge-dir", "/dev/hugepages"});
         } else {
-            args.insert(args.end(), {"--no-huge", "-m", "256"});
+            args.insert(args.end(), {"--no-huge", "-m", mem_mb_});
         }
         std::vector<char *> argv;
         for (auto &a : args) {
@@ -90,14 +92,14 @@ public:
     [[nodiscard]] bool failed() const { return failed_; }
 
 private:
-    static bool hugepages_available() {
+    static bool hugepages_available(long pages_needed) {
         struct statfs fs {};
         if (::statfs("/dev/hugepages", &fs) != 0 || static_cast<long>(fs.f_type) != hugetlbfs_magic) {
             return false;
         }
         std::ifstream f("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
         long free_pages = 0;
-        return (f >> free_pages) && free_pages >= huge_pages_needed;
+        return (f >> free_pages) && free_pages >= pages_needed;
     }
 
     static inline EalEnv *instance_ = nullptr;
@@ -106,6 +108,7 @@ private:
     bool huge_ = false;
     std::string skip_reason_;
     std::string prefix_;
+    std::string mem_mb_;
     std::string runtime_dir_;
 };
 

@@ -535,7 +535,7 @@ int stats_reset(rte_eth_dev *dev) {
 constexpr const char *hist_names[hist_bins] = {"size_64_or_less", "size_65_to_127", "size_128_to_255",
                                                "size_256_to_511", "size_512_to_1023", "size_1024_to_1518",
                                                "size_1519_or_more"};
-constexpr int per_queue_xstats = 4 + hist_bins + 2; // packets bytes errors dropped, hist, broken, ring_errors
+constexpr int per_queue_xstats = 4 + hist_bins + 3; // packets bytes errors dropped, hist, broken, ring_errors, stale lens
 constexpr int device_xstats = 5;
 
 // Walks every xstat in a fixed order: fn(name, value).
@@ -543,7 +543,8 @@ template <class F>
 void each_xstat(rte_eth_dev *dev, F &&fn) {
     Adapter &ad = *adapter_of(dev);
     char name[RTE_ETH_XSTATS_NAME_SIZE];
-    auto queue = [&](const char *dir, uint16_t i, const QueueBase *q, ring::Broken broken, uint64_t ring_errors) {
+    auto queue = [&](const char *dir, uint16_t i, const QueueBase *q, ring::Broken broken, uint64_t ring_errors,
+                     uint64_t stale_lens) {
         const uint64_t v[4] = {q->stats.packets, q->stats.bytes, q->stats.errors, q->stats.dropped};
         const char *n[4] = {"packets", "bytes", "errors", "dropped"};
         for (int k = 0; k < 4; ++k) {
@@ -558,15 +559,19 @@ void each_xstat(rte_eth_dev *dev, F &&fn) {
         fn(name, uint64_t(broken));
         snprintf(name, sizeof(name), "%s_q%u_ring_errors", dir, i);
         fn(name, ring_errors);
+        snprintf(name, sizeof(name), "%s_q%u_stale_len_completions", dir, i);
+        fn(name, stale_lens);
     };
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
         if (void *q = dev->data->rx_queues[i]) {
-            with_rxq(ad, q, [&](auto *rq) { queue("rx", i, rq, rq->ring.broken(), rq->ring.error_count()); });
+            with_rxq(ad, q, [&](auto *rq) { queue("rx", i, rq, rq->ring.broken(), rq->ring.error_count(), rq->ring.ignored_lens());
+            });
         }
     }
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
         if (void *q = dev->data->tx_queues[i]) {
-            with_txq(ad, q, [&](auto *tq) { queue("tx", i, tq, tq->ring.broken(), tq->ring.error_count()); });
+            with_txq(ad, q, [&](auto *tq) { queue("tx", i, tq, tq->ring.broken(), tq->ring.error_count(), tq->ring.ignored_lens());
+            });
         }
     }
     fn("cq_commands_ok", ad.cq ? ad.cq->mediator().commands_ok() : 0);

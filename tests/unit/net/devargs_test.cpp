@@ -1,0 +1,71 @@
+// net_vpmd devargs: every accepted key parses, every bad value or unknown key fails with
+// one line that names the key and what is allowed.
+#include <gtest/gtest.h>
+
+#include "drivers/net/vpmd/devargs.hpp"
+
+using vpmd::pmd::Devargs;
+using vpmd::pmd::parse_devargs;
+
+TEST(Devargs, AllKeysParse) {
+    Devargs d;
+    const auto r = parse_devargs("path=/tmp/s,server=1,queues=4,queue_size=1024,packed_vq=1,in_order=1,mrg_rxbuf=0,"
+                                 "event_idx=1,indirect=0,cq=1,mac=02:00:00:aa:bb:cc,speed=25000,connect_timeout=3",
+                                 d);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(d.path, "/tmp/s");
+    EXPECT_TRUE(d.server);
+    EXPECT_EQ(d.queues, 4);
+    EXPECT_EQ(d.queue_size, 1024u);
+    EXPECT_TRUE(d.packed_vq);
+    EXPECT_TRUE(d.in_order);
+    EXPECT_FALSE(d.mrg_rxbuf);
+    EXPECT_TRUE(d.event_idx);
+    EXPECT_FALSE(d.indirect);
+    EXPECT_TRUE(d.have_mac);
+    EXPECT_EQ(d.mac[5], 0xcc);
+    EXPECT_EQ(d.speed, 25000u);
+    EXPECT_EQ(d.connect_timeout_ms, 3000u);
+}
+
+TEST(Devargs, DefaultsMatchVirtioUser) {
+    Devargs d;
+    ASSERT_TRUE(parse_devargs("path=/tmp/s", d).ok);
+    EXPECT_FALSE(d.server);
+    EXPECT_EQ(d.queues, 1);
+    EXPECT_EQ(d.queue_size, 256u);
+    EXPECT_FALSE(d.packed_vq);
+    EXPECT_TRUE(d.mrg_rxbuf);
+}
+
+struct Bad {
+    const char *args;
+    const char *must_mention;
+};
+
+class DevargsBad : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(DevargsBad, FailsNamingTheKey) {
+    Devargs d;
+    const auto r = parse_devargs(GetParam().args, d);
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.find(GetParam().must_mention), std::string::npos) << r.error;
+    EXPECT_EQ(r.error.find('\n'), std::string::npos) << "one line";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, DevargsBad,
+    ::testing::Values(Bad{"", "'path' is required"}, Bad{"server=1", "'path' is required"},
+                      Bad{"path=/s,bogus=1", "unknown devarg 'bogus'"}, Bad{"path=/s,queues=0", "'queues'"},
+                      Bad{"path=/s,queues=65", "1..64"}, Bad{"path=/s,queues=x", "'queues'"},
+                      Bad{"path=/s,queue_size=8", "16..32768"}, Bad{"path=/s,queue_size=1000", "power of two"},
+                      Bad{"path=/s,queue_size=99999", "'queue_size'"}, Bad{"path=/s,packed_vq=2", "0 or 1"},
+                      Bad{"path=/s,in_order=yes", "'in_order'"}, Bad{"path=/s,mrg_rxbuf=", "'mrg_rxbuf'"},
+                      Bad{"path=/s,mac=01:00:00:00:00:01", "unicast"}, Bad{"path=/s,mac=zz", "'mac'"},
+                      Bad{"path=/s,speed=0", "'speed'"}, Bad{"path=/s,server", "needs a value"},
+                      Bad{"path=/s,queues=2,cq=0", "cq=1"}, Bad{"path=/s,connect_timeout=-1", "'connect_timeout'"}));
+
+TEST(Devargs, PackedAllowsAnySize) {
+    Devargs d;
+    EXPECT_TRUE(parse_devargs("path=/s,packed_vq=1,queue_size=1000", d).ok);
+}
