@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/ring/queue.hpp"
+#include "apps/ringbench/ring_bench.hpp"
 
 namespace {
 
@@ -101,112 +101,6 @@ Options parse(int argc, char **argv) {
     return o;
 }
 
-void pin(int cpu) {
-    const unsigned n = std::thread::hardware_concurrency();
-    if (n < 2) {
-        return;
-    }
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(unsigned(cpu) % n, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-struct Arena {
-    explicit Arena(size_t n) : len(n), base(static_cast<char *>(std::aligned_alloc(4096, n))) {
-        std::memset(base, 0, n);
-    }
-    ~Arena() { std::free(base); }
-    size_t len;
-    char *base;
-};
-
-struct Result {
-    uint64_t packets = 0;
-    double seconds = 0;
-};
-
-template <template <class> class Q, class D>
-Result run(const Options &o, uint16_t burst) {
-    QueueConfig cfg;
-    cfg.size = o.size;
-    cfg.features = feature::version_1 | (o.in_order ? feature::in_order : 0);
-    Arena arena(Q<Cookie>::ring_bytes(o.size) + 4096);
-    const ArenaTranslator tr{arena.base, uint64_t(uintptr_t(arena.base)), arena.len};
-    Q<Cookie> q;
-    if (q.init(cfg, DmaRegion{arena.base, uint64_t(uintptr_t(arena.base)), arena.len}) != SetupError::ok) {
-        usage("bad --size for this layout");
-    }
-    D dev;
-    dev.init(cfg, arena.base, tr);
-    dev.disable_notify(); // a polling device: kicks are never needed
-    q.disable_interrupts();
-
-    // Descriptors only: every buffer points at the same 64 bytes the device never reads.
-    std::vector<Segment> segs(burst, Segment{uint64_t(uintptr_t(arena.base)), 64, false});
-    std::vector<Cookie> cookies(burst);
-    std::vector<Used<Cookie>> out(burst);
-    std::atomic<bool> stop{false};
-
-    auto device_loop = [&](bool once) {
-        typename D::Chain c;
-        do {
-            uint16_t n = 0;
-            while (n < burst && dev.take(c)) {
-                dev.put_used(c, 0);
-                ++n;
-            }
-            if (n != 0) {
-                dev.publish_used();
-            }
-        } while (!once && !stop.load(std::memory_order_relaxed));
-    };
-    auto driver_step = [&]() -> uint64_t {
-        const uint16_t added = q.add_burst(segs.data(), cookies.data(), burst);
-        if (added != 0) {
-            q.publish();
-            (void)q.needs_notify();
-        }
-        return q.collect(out.data(), burst);
-    };
-
-    Result r;
-    const auto t0 = std::chrono::steady_clock::now();
-    if (o.single_thread) {
-        while (r.packets < o.packets) {
-            const uint16_t added = q.add_burst(segs.data(), cookies.data(), burst);
-            q.publish();
-            (void)added;
-            device_loop(true);
-            r.packets += q.collect(out.data(), burst);
-        }
-    } else {
-        std::thread device([&] {
-            pin(1);
-            device_loop(false);
-        });
-        pin(0);
-        const auto deadline = t0 + std::chrono::duration<double>(o.seconds);
-        uint64_t iter = 0;
-        while (true) {
-            r.packets += driver_step();
-            if ((++iter & 1023) == 0 && (std::chrono::steady_clock::now() >= deadline ||
-                                         (o.packets != 0 && r.packets >= o.packets))) {
-                break;
-            }
-        }
-        stop = true;
-        device.join();
-    }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (q.broken() != Broken::none || dev.broken() != Broken::none) {
-        std::fprintf(stderr, "ring broke during the benchmark: %s / %s\n", to_string(q.broken()).data(),
-                     to_string(dev.broken()).data());
-        std::exit(1);
-    }
-    return r;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -217,11 +111,20 @@ int main(int argc, char **argv) {
     std::printf("%-8s %6s %12s %10s\n", "layout", "burst", "packets", "Mpps");
     for (const auto &layout : o.layouts) {
         for (uint16_t burst : o.bursts) {
-            const Result r = layout == "split"
-                                 ? run<SplitQueue, SplitDevice<ArenaTranslator>>(o, burst)
-                                 : run<PackedQueue, PackedDevice<ArenaTranslator>>(o, burst);
+            vpmd::bench::RingBenchConfig c;
+            c.size = o.size;
+            c.burst = burst;
+            c.seconds = o.seconds;
+            c.packets = o.packets;
+            c.single_thread = o.single_thread;
+            c.in_order = o.in_order;
+            const auto r = vpmd::bench::run_ring_bench(layout, c);
+            if (!r.ok) {
+                std::fprintf(stderr, "vpmd-ringbench: %s\n", r.error.c_str());
+                return 1;
+            }
             std::printf("%-8s %6u %12llu %10.2f\n", layout.c_str(), burst, (unsigned long long)r.packets,
-                        double(r.packets) / r.seconds / 1e6);
+                        r.mpps());
             std::fflush(stdout);
         }
     }

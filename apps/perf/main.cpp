@@ -1,0 +1,228 @@
+// vpmd-perf: a self-contained benchmark. It starts its own device side (DPDK's vhost
+// library, in process, on another lcore) and measures net_vpmd, and with --compare DPDK's
+// net_virtio_user on the same device with the same settings, alternating runs.
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_version.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "apps/perf/engine.hpp"
+#include "apps/perf/report.hpp"
+#include "apps/ringbench/ring_bench.hpp"
+
+using namespace vpmd::perf;
+
+namespace {
+
+constexpr unsigned pool_mbufs = 32767;
+
+std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            return line.substr(line.find(':') + 2);
+        }
+    }
+    return "unknown CPU";
+}
+
+bool hugepages_mounted() {
+    std::ifstream f("/proc/mounts");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.find(" /dev/hugepages hugetlbfs") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool write_file(const std::string &path, const std::string &text) {
+    if (path.empty()) {
+        return true;
+    }
+    std::ofstream f(path);
+    f << text;
+    if (!f) {
+        std::fprintf(stderr, "vpmd-perf: cannot write %s\n", path.c_str());
+        return false;
+    }
+    return true;
+}
+
+std::string options_line(int argc, char **argv) {
+    std::string s;
+    for (int i = 0; i < argc; ++i) {
+        s += (i ? " " : "") + std::string(argv[i]);
+    }
+    return s.empty() ? "(defaults)" : s;
+}
+
+int finish(Report &rep, const Options &o) {
+    summarize(rep);
+    std::printf("\n%s\n%s", rep.header.c_str(), to_table(rep).c_str());
+    bool ok = write_file(o.csv, to_csv(rep)) && write_file(o.json, to_json(rep)) && write_file(o.svg, to_svg(rep));
+    for (const Row &row : rep.rows) {
+        ok = ok && row.ok;
+    }
+    return ok ? 0 : 1;
+}
+
+// The ring core alone: no EAL, no packets (the driver's ceiling).
+int ring_only(const Options &o, const std::string &opts) {
+    Report rep;
+    rep.header = "vpmd-perf ring-only: ring core, descriptors only; CPU " + cpu_model() + "; options: " + opts;
+    for (const auto &layout : o.layouts) {
+        for (bool io : o.in_order) {
+            for (uint16_t b : o.bursts) {
+                Row row;
+                row.scenario = layout + " io" + std::to_string(io) + " b" + std::to_string(b) + " ring-only";
+                row.driver = "ring-core";
+                for (uint32_t r = 0; r < o.repeats; ++r) {
+                    vpmd::bench::RingBenchConfig c;
+                    c.size = o.ring_size;
+                    c.burst = b;
+                    c.seconds = o.seconds;
+                    c.packets = o.packets;
+                    c.in_order = io;
+                    const auto res = vpmd::bench::run_ring_bench(layout, c);
+                    Sample s;
+                    s.ok = res.ok;
+                    s.error = res.error;
+                    s.mpps = res.mpps();
+                    s.packets = res.packets;
+                    row.runs.push_back(s);
+                    std::printf("[ring] %-28s run %u/%u: %8.2f Mpps\n", row.scenario.c_str(), r + 1, o.repeats, s.mpps);
+                    std::fflush(stdout);
+                }
+                rep.rows.push_back(row);
+            }
+        }
+    }
+    return finish(rep, o);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    // EAL arguments before "--" (as testpmd); without them vpmd-perf picks its own.
+    int split = -1;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--") == 0) {
+            split = i;
+            break;
+        }
+    }
+    Options o;
+    std::string err;
+    const int app_first = split < 0 ? 1 : split + 1;
+    if (!parse_options(argc - app_first, argv + app_first, o, err)) {
+        std::fprintf(stderr, "vpmd-perf: %s\n", err.c_str());
+        return 2;
+    }
+    const std::string opts = options_line(argc - app_first, argv + app_first);
+    if (o.ring_only) {
+        return ring_only(o, opts);
+    }
+    const bool huge = hugepages_mounted();
+    std::vector<std::string> eal{argv[0]};
+    if (split >= 0) {
+        for (int i = 1; i < split; ++i) {
+            eal.emplace_back(argv[i]);
+        }
+    } else {
+        eal.insert(eal.end(), {"--lcores", "0@0,1@1", "--no-pci", "--file-prefix=vpmd-perf-" + std::to_string(getpid()),
+                               "--log-level=lib.vhost.*:error", "--log-level=pmd.net.virtio.*:error",
+                               "--log-level=pmd.net.vhost:error", "--log-level=pmd.net.vpmd.*:warning", "-m", "1024"});
+        eal.emplace_back(huge ? "--single-file-segments" : "--no-huge");
+    }
+    std::vector<char *> eargv;
+    for (auto &s : eal) {
+        eargv.push_back(s.data());
+    }
+    if (rte_eal_init(int(eargv.size()), eargv.data()) < 0) {
+        std::fprintf(stderr, "vpmd-perf: EAL init failed (EAL arguments: see --help of dpdk-testpmd)\n");
+        return 2;
+    }
+    EngineContext ctx;
+    ctx.driver_lcore = rte_lcore_id();
+    ctx.device_lcore = rte_get_next_lcore(ctx.driver_lcore, 1, 0);
+    ctx.corrupt_every = o.corrupt_every;
+    ctx.ring_size = o.ring_size;
+    if (ctx.device_lcore >= RTE_MAX_LCORE) {
+        std::fprintf(stderr, "vpmd-perf: needs two lcores (driver and device), e.g. --lcores 0@0,1@1\n");
+        rte_eal_cleanup();
+        return 2;
+    }
+    ctx.driver_pool = rte_pktmbuf_pool_create("perf_driver", pool_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              int(rte_socket_id()));
+    ctx.device_pool = rte_pktmbuf_pool_create("perf_device", pool_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              int(rte_socket_id()));
+    if (ctx.driver_pool == nullptr || ctx.device_pool == nullptr) {
+        std::fprintf(stderr, "vpmd-perf: cannot create mbuf pools (more memory: -m)\n");
+        rte_eal_cleanup();
+        return 2;
+    }
+    Report rep;
+    rep.header = std::string("vpmd-perf: ") + rte_version() + "; CPU " + cpu_model() + "; memory: " +
+                 (split >= 0 ? "as the EAL arguments say" : huge ? "hugepages (--single-file-segments)"
+                                                                 : "--no-huge (no hugetlbfs mounted: slower)") +
+                 "; driver lcore " + std::to_string(ctx.driver_lcore) + ", device lcore " +
+                 std::to_string(ctx.device_lcore) + "; options: " + opts;
+    std::printf("%s\n", rep.header.c_str());
+    std::vector<Driver> drivers{Driver::vpmd};
+    if (o.compare) {
+        drivers.push_back(Driver::virtio_user);
+    }
+    const auto scenarios = expand(o);
+    const size_t total = scenarios.size() * drivers.size() * o.repeats;
+    size_t done = 0;
+    for (const Scenario &s : scenarios) {
+        std::vector<Row> rows(drivers.size());
+        for (size_t di = 0; di < drivers.size(); ++di) {
+            rows[di].scenario = s.name();
+            rows[di].driver = to_string(drivers[di]);
+            rows[di].size = s.size;
+        }
+        // Alternate the drivers run by run so slow phases of a noisy machine hit both.
+        for (uint32_t r = 0; r < o.repeats; ++r) {
+            for (size_t di = 0; di < drivers.size(); ++di) {
+                const RunResult res = run_scenario(ctx, s, drivers[di], o.seconds, o.packets);
+                Sample smp;
+                smp.ok = res.ok;
+                smp.error = res.error;
+                smp.mpps = res.mpps;
+                smp.gbps = res.gbps;
+                smp.cycles_per_packet = res.cycles_per_packet;
+                smp.p50_us = res.p50_us;
+                smp.p99_us = res.p99_us;
+                smp.p999_us = res.p999_us;
+                smp.packets = res.packets;
+                smp.lost = res.lost;
+                smp.reordered = res.reordered;
+                smp.corrupted = res.corrupted;
+                rows[di].runs.push_back(smp);
+                std::printf("[%3zu/%zu] %-40s %-16s run %u/%u: %8.2f Mpps %s\n", ++done, total, s.name().c_str(),
+                            to_string(drivers[di]), r + 1, o.repeats, res.mpps,
+                            res.ok ? "ok" : ("FAILED: " + res.error).c_str());
+                std::fflush(stdout);
+            }
+        }
+        rep.rows.insert(rep.rows.end(), rows.begin(), rows.end());
+    }
+    const int rc = finish(rep, o);
+    rte_mempool_free(ctx.driver_pool);
+    rte_mempool_free(ctx.device_pool);
+    rte_eal_cleanup();
+    return rc;
+}

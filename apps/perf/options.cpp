@@ -1,0 +1,239 @@
+// vpmd-perf options: parsing, validation and the scenario matrix.
+#include "apps/perf/options.hpp"
+
+#include <charconv>
+#include <string_view>
+
+namespace vpmd::perf {
+
+const char *to_string(Direction d) {
+    switch (d) {
+    case Direction::loopback: return "loopback";
+    case Direction::txonly: return "txonly";
+    case Direction::rxonly: return "rxonly";
+    }
+    return "?";
+}
+
+std::string Scenario::name() const {
+    return layout + " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg) + " b" + std::to_string(burst) +
+           " " + std::to_string(size) + "B " + to_string(dir) + " q" + std::to_string(queues);
+}
+
+std::string usage() {
+    return "usage: vpmd-perf [EAL args --] [options]\n"
+           "  --compare                 also run DPDK's net_virtio_user on the same device, alternating\n"
+           "  --layout=split,packed     ring layouts\n"
+           "  --in-order=1[,0]          IN_ORDER on/off\n"
+           "  --mrg=1[,0]               MRG_RXBUF on/off (9000-byte frames need 1)\n"
+           "  --burst=32[,...]          burst sizes (1..512)\n"
+           "  --size=64[,...]           frame sizes (64..9000)\n"
+           "  --dir=loopback[,txonly,rxonly]\n"
+           "  --queues=1[,...]          queue pairs (1..8)\n"
+           "  --repeats=3 --seconds=1   runs per scenario and driver (median, min, max)\n"
+           "  --packets=N               fixed packet count per run (for valgrind --tool=callgrind)\n"
+           "  --ring-size=256           descriptors per queue\n"
+           "  --full                    the report matrix (all layouts, in-order, mrg, sizes, directions)\n"
+           "  --ring-only               the ring core's own ceiling (no packets, no EAL)\n"
+           "  --csv=F --json=F --svg=F  write the results there too\n"
+           "  --corrupt-every=N         (self-test) the device corrupts every Nth packet\n";
+}
+
+namespace {
+
+template <class T>
+bool parse_num(std::string_view s, T lo, T hi, T &out) {
+    T v{};
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+template <class T, class F>
+bool parse_list(std::string_view s, std::vector<T> &out, F &&one) {
+    out.clear();
+    while (true) {
+        const size_t c = s.find(',');
+        T v{};
+        if (!one(s.substr(0, c), v)) {
+            return false;
+        }
+        out.push_back(v);
+        if (c == std::string_view::npos) {
+            return !out.empty();
+        }
+        s = s.substr(c + 1);
+    }
+}
+
+bool parse_bool(std::string_view s, bool &b) {
+    if (s == "0" || s == "1") {
+        b = s == "1";
+        return true;
+    }
+    return false;
+}
+
+} // namespace
+
+bool parse_options(int argc, char **argv, Options &o, std::string &error) {
+    bool set_layout = false, set_io = false, set_mrg = false, set_size = false, set_dir = false, set_burst = false;
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        const size_t eq = a.find('=');
+        const std::string_view key = a.substr(0, eq);
+        const std::string_view val = eq == std::string_view::npos ? std::string_view{} : a.substr(eq + 1);
+        auto bad = [&](const char *allowed) {
+            error = "option " + std::string(key) + ": bad value '" + std::string(val) + "' (allowed: " + allowed + ")";
+            return false;
+        };
+        if (key == "--compare") {
+            o.compare = true;
+        } else if (key == "--full") {
+            o.full = true;
+        } else if (key == "--ring-only") {
+            o.ring_only = true;
+        } else if (key == "--layout") {
+            set_layout = true;
+            if (!parse_list(val, o.layouts, [](std::string_view s, std::string &v) {
+                    v = std::string(s);
+                    return s == "split" || s == "packed";
+                })) {
+                return bad("split, packed");
+            }
+        } else if (key == "--in-order") {
+            set_io = true;
+            std::vector<bool> v;
+            if (!parse_list(val, v, [](std::string_view s, bool &b) { return parse_bool(s, b); })) {
+                return bad("0, 1");
+            }
+            o.in_order = v;
+        } else if (key == "--mrg") {
+            set_mrg = true;
+            std::vector<bool> v;
+            if (!parse_list(val, v, [](std::string_view s, bool &b) { return parse_bool(s, b); })) {
+                return bad("0, 1");
+            }
+            o.mrg = v;
+        } else if (key == "--burst") {
+            set_burst = true;
+            if (!parse_list(val, o.bursts, [](std::string_view s, uint16_t &v) {
+                    return parse_num<uint16_t>(s, 1, 512, v);
+                })) {
+                return bad("1..512");
+            }
+        } else if (key == "--size") {
+            set_size = true;
+            if (!parse_list(val, o.sizes, [](std::string_view s, uint32_t &v) {
+                    return parse_num<uint32_t>(s, 64, 9000, v);
+                })) {
+                return bad("64..9000");
+            }
+        } else if (key == "--dir") {
+            set_dir = true;
+            if (!parse_list(val, o.dirs, [](std::string_view s, Direction &d) {
+                    if (s == "loopback") {
+                        d = Direction::loopback;
+                    } else if (s == "txonly") {
+                        d = Direction::txonly;
+                    } else if (s == "rxonly") {
+                        d = Direction::rxonly;
+                    } else {
+                        return false;
+                    }
+                    return true;
+                })) {
+                return bad("loopback, txonly, rxonly");
+            }
+        } else if (key == "--queues") {
+            if (!parse_list(val, o.queues, [](std::string_view s, uint16_t &v) {
+                    return parse_num<uint16_t>(s, 1, 8, v);
+                })) {
+                return bad("1..8");
+            }
+        } else if (key == "--repeats") {
+            if (!parse_num<uint32_t>(val, 1, 100, o.repeats)) {
+                return bad("1..100");
+            }
+        } else if (key == "--seconds") {
+            double s = 0;
+            const auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), s);
+            if (ec != std::errc() || p != val.data() + val.size() || s <= 0 || s > 3600) {
+                return bad("0 < seconds <= 3600");
+            }
+            o.seconds = s;
+        } else if (key == "--packets") {
+            if (!parse_num<uint64_t>(val, 1, uint64_t(1) << 40, o.packets)) {
+                return bad("1..2^40");
+            }
+        } else if (key == "--ring-size") {
+            if (!parse_num<uint32_t>(val, 64, 4096, o.ring_size)) {
+                return bad("64..4096");
+            }
+        } else if (key == "--corrupt-every") {
+            if (!parse_num<uint64_t>(val, 1, uint64_t(1) << 40, o.corrupt_every)) {
+                return bad("a positive count");
+            }
+        } else if (key == "--csv" || key == "--json" || key == "--svg") {
+            if (val.empty()) {
+                return bad("a file name");
+            }
+            (key == "--csv" ? o.csv : key == "--json" ? o.json : o.svg) = std::string(val);
+        } else if (key == "--help" || key == "-h") {
+            error = usage();
+            return false;
+        } else {
+            error = "unknown option '" + std::string(a) + "'\n" + usage();
+            return false;
+        }
+    }
+    if (o.full) {
+        if (!set_layout) {
+            o.layouts = {"split", "packed"};
+        }
+        if (!set_io) {
+            o.in_order = {false, true};
+        }
+        if (!set_mrg) {
+            o.mrg = {false, true};
+        }
+        if (!set_burst) {
+            o.bursts = {32};
+        }
+        if (!set_size) {
+            o.sizes = {64, 512, 1518, 9000};
+        }
+        if (!set_dir) {
+            o.dirs = {Direction::loopback, Direction::txonly, Direction::rxonly};
+        }
+    }
+    return true;
+}
+
+std::vector<Scenario> expand(const Options &o) {
+    std::vector<Scenario> out;
+    for (const auto &l : o.layouts) {
+        for (bool io : o.in_order) {
+            for (bool m : o.mrg) {
+                for (uint16_t b : o.bursts) {
+                    for (uint32_t s : o.sizes) {
+                        if (s > 1518 && !m) {
+                            continue; // jumbo frames need mergeable rx buffers
+                        }
+                        for (Direction d : o.dirs) {
+                            for (uint16_t q : o.queues) {
+                                out.push_back(Scenario{l, io, m, b, s, d, q});
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace vpmd::perf

@@ -1,0 +1,50 @@
+// vpmd-perf command line: the scenario matrix, drivers, repeats and outputs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vpmd::perf {
+
+enum class Direction { loopback, txonly, rxonly };
+const char *to_string(Direction d);
+
+struct Scenario {
+    std::string layout; // split | packed
+    bool in_order = true;
+    bool mrg = true;
+    uint16_t burst = 32;
+    uint32_t size = 64;
+    Direction dir = Direction::loopback;
+    uint16_t queues = 1;
+
+    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1"
+};
+
+struct Options {
+    std::vector<std::string> layouts{"split", "packed"};
+    std::vector<bool> in_order{true};
+    std::vector<bool> mrg{true};
+    std::vector<uint16_t> bursts{32};
+    std::vector<uint32_t> sizes{64};
+    std::vector<Direction> dirs{Direction::loopback};
+    std::vector<uint16_t> queues{1};
+    uint32_t repeats = 3;
+    double seconds = 1.0;
+    uint64_t packets = 0; // fixed count per run (callgrind); 0 = timed
+    uint32_t ring_size = 256;
+    bool compare = false;   // also run DPDK's net_virtio_user
+    bool ring_only = false; // ring core only, no packets
+    bool full = false;
+    uint64_t corrupt_every = 0; // test hook: the device corrupts every Nth packet
+    std::string csv, json, svg;
+    std::vector<std::string> eal; // EAL arguments given before "--"
+};
+
+// Parses app arguments (after "--"); returns false with a one-line message in `error`.
+bool parse_options(int argc, char **argv, Options &o, std::string &error);
+std::vector<Scenario> expand(const Options &o);
+std::string usage();
+
+} // namespace vpmd::perf
