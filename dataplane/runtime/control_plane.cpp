@@ -6,6 +6,7 @@
 #include <csignal>
 #include <thread>
 
+#include <tbb/info.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
@@ -32,7 +33,9 @@ struct ControlPlane::Impl {
         std::function<void()> fn;
         Clock::time_point next;
     };
-    explicit Impl(int concurrency) : arena(std::max(1, concurrency)) {}
+    // TBB's default concurrency follows the process's CPU affinity: asking for more
+    // would only make TBB warn and ignore it (e.g. EAL pins the main thread to one CPU).
+    explicit Impl(int concurrency) : arena(std::clamp(concurrency, 1, std::max(1, tbb::info::default_concurrency()))) {}
     tbb::task_arena arena;
     std::vector<Job> jobs;
 };

@@ -18,9 +18,10 @@ class ControlPlane {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // `concurrency`: threads the arena may use, the caller's included. TBB creates its
-    // threads from the caller, so they inherit its CPU affinity (with EAL: the main
-    // lcore's cpuset), and so stay off the worker lcores.
+    // `concurrency`: threads the arena may use, the caller's included, capped by the
+    // CPUs the caller may run on. TBB creates its threads from the caller, so they
+    // inherit its CPU affinity (with EAL: the main lcore's cpuset) and stay off the
+    // worker lcores; with one CPU the jobs simply run one after the other.
     explicit ControlPlane(int concurrency = 2);
     ~ControlPlane();
     ControlPlane(const ControlPlane &) = delete;
