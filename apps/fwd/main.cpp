@@ -96,6 +96,16 @@ private:
                               " worker lcore(s): give more with -l/--lcores (the main lcore runs the control plane)");
         }
         workers_.resize(o_.nb_cores);
+        // Before sizing the pool from the queue counts: say what the driver allows.
+        for (const Port &p : ports_) {
+            rte_eth_dev_info info{};
+            if (rte_eth_dev_info_get(p.id, &info) == 0 && (p.rxq > info.max_rx_queues || p.txq > info.max_tx_queues)) {
+                return unexpected("port " + std::to_string(p.id) + " (" + p.name + "): --rxq=" +
+                                  std::to_string(p.rxq) + " --txq=" + std::to_string(p.txq) +
+                                  " but the driver allows " + std::to_string(info.max_rx_queues) + " rx / " +
+                                  std::to_string(info.max_tx_queues) + " tx queues");
+            }
+        }
         if (auto st = make_pool(); !st) {
             return st;
         }
@@ -137,7 +147,8 @@ private:
         if (n == 0) {
             n = pool_size_for(ports_, o_, o_.nb_cores);
             if (embedded_mode_ && !ports_.empty()) {
-                n = pool_size_for({}, o_, 0) + n; // the embedded pair's rings on top
+                // The embedded pair's rings on top (both sizes are 2^k - 1).
+                n = std::min<uint32_t>(n + pool_size_for({}, o_, 0) + 1, 1u << 26);
             }
         }
         pool_ = rte_pktmbuf_pool_create("vpmd_fwd_pool", n, pool_cache_size, 0, room, int(rte_socket_id()));
