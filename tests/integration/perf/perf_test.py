@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+# vpmd-perf end to end: a tiny scenario matrix of net_vpmd and net_virtio_user against the
+# in-process vhost device (--no-huge, own --file-prefix per run); checks the JSON, CSV and
+# SVG it writes, the --corrupt-every self-test, bad options and --ring-only. No speed is
+# asserted anywhere: only structure, consistency and integrity counters.
+# Usage: perf_test.py VPMD_PERF CASE   (CASE = one of the test_* names below, without test_)
+import csv
+import json
+import math
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+
+PERF = None
+TMP = None
+RUN_LIMIT = 240  # seconds: far above any run here; only a hang reaches it
+
+DRIVERS = ("net_vpmd", "net_virtio_user")
+CSV_HEADER = ["scenario", "driver", "size", "mpps_median", "mpps_min", "mpps_max", "gbps", "cycles_per_packet",
+              "lat_p50_us", "lat_p99_us", "lat_p999_us", "ratio_vs_virtio_user", "runs", "status"]
+
+class Run:
+    def __init__(self, rc, out, err, js, csv_path, svg_path):
+        self.rc, self.out, self.err, self.js = rc, out, err, js
+        self.csv_path, self.svg_path = csv_path, svg_path
+
+def eal(tag):
+    prefix = "vpmd-perf-it-%d-%s" % (os.getpid(), tag)
+    return ["--no-pci", "--no-huge", "-m", "1024", "--lcores", "0@0,1@1", "--file-prefix=" + prefix,
+            "--log-level=lib.vhost.*:warning", "--log-level=pmd.net.vpmd.*:warning"], prefix
+
+def run_perf(tag, app, with_eal=True, outputs=True):
+    """Runs vpmd-perf; with outputs, asks for --json/--csv/--svg in TMP and loads the JSON."""
+    eal_args, prefix = eal(tag) if with_eal else ([], None)
+    js_path, csv_path, svg_path = (os.path.join(TMP, tag + ext) for ext in (".json", ".csv", ".svg"))
+    extra = ["--json=" + js_path, "--csv=" + csv_path, "--svg=" + svg_path] if outputs else []
+    args = [PERF] + eal_args + (["--"] if with_eal else []) + app + extra
+    print("+", " ".join(args), flush=True)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=RUN_LIMIT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise AssertionError("vpmd-perf did not finish within %d s" % RUN_LIMIT)
+    finally:
+        # EAL keeps its runtime folder (config, sockets) per prefix; nothing else is left.
+        if prefix:
+            shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    sys.stdout.write(out[-4000:])
+    sys.stderr.write(err[-4000:])
+    assert p.returncode >= 0, "vpmd-perf died from signal %d" % -p.returncode
+    left = [f for f in os.listdir("/tmp") if f.startswith("vpmd-perf-%d-" % p.pid)]
+    assert not left, "vhost-user sockets left behind: %s" % left
+    js = None
+    if outputs and os.path.exists(js_path):
+        with open(js_path) as f:
+            js = json.load(f)
+    return Run(p.returncode, out, err, js, csv_path, svg_path)
+
+def close(a, b, rel=1e-3, abs_tol=2e-4):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_tol)
+
+def check_row_fields(row, repeats, drivers=DRIVERS):
+    """Every field present with the right type; the summary agrees with the runs."""
+    for k in ("scenario", "driver", "size", "mpps", "gbps", "cycles_per_packet", "latency_us",
+              "ratio_vs_virtio_user", "ok", "error", "runs"):
+        assert k in row, "row lacks %s: %s" % (k, row)
+    name = "%s / %s" % (row["scenario"], row["driver"])
+    assert row["driver"] in drivers, name
+    assert isinstance(row["size"], int) and row["size"] >= 64, name
+    assert set(row["mpps"]) == {"median", "min", "max"}, name
+    assert set(row["latency_us"]) == {"p50", "p99", "p99_9"}, name
+    assert isinstance(row["ok"], bool), name
+    runs = row["runs"]
+    assert len(runs) == repeats, "%s: %d runs, want %d" % (name, len(runs), repeats)
+    for r in runs:
+        for k in ("mpps", "packets", "lost", "reordered", "corrupted", "ok"):
+            assert k in r, "%s: run lacks %s" % (name, k)
+    m = row["mpps"]
+    samples = [r["mpps"] for r in runs]
+    assert close(m["median"], statistics.median(samples)), "%s: median %s of %s" % (name, m["median"], samples)
+    assert close(m["min"], min(samples)) and close(m["max"], max(samples)), "%s: min/max %s" % (name, m)
+    assert m["min"] <= m["median"] <= m["max"], name
+    return name
+
+def check_ok_row(row, repeats):
+    name = check_row_fields(row, repeats)
+    assert row["ok"] is True and row["error"] == "", "%s failed: %s" % (name, row["error"])
+    for r in row["runs"]:
+        assert r["ok"] is True, name
+        assert r["packets"] > 0, "%s: a run moved no packets" % name
+        assert r["lost"] == 0 and r["reordered"] == 0 and r["corrupted"] == 0, "%s: integrity %s" % (name, r)
+    # Gbit/s is frame bits times packets: the median of a linear function of Mpps.
+    assert close(row["gbps"], row["mpps"]["median"] * row["size"] * 8 / 1e3, rel=2e-3), name
+    assert row["cycles_per_packet"] > 0, name
+    lat = row["latency_us"]
+    if " loopback " in row["scenario"]:
+        assert 0 < lat["p50"] <= lat["p99"] <= lat["p99_9"], "%s: latency %s" % (name, lat)
+
+def check_ratios(results):
+    """Each vpmd ratio is vpmd median / virtio_user median of its scenario; others are null."""
+    by = {(r["scenario"], r["driver"]): r for r in results}
+    assert len(by) == len(results), "duplicate rows"
+    for (scenario, driver), r in by.items():
+        if driver != "net_vpmd":
+            assert r["ratio_vs_virtio_user"] is None, "%s: ratio on a %s row" % (scenario, driver)
+            continue
+        vu = by[(scenario, "net_virtio_user")]
+        assert r["ratio_vs_virtio_user"] is not None, "%s: no ratio" % scenario
+        want = r["mpps"]["median"] / vu["mpps"]["median"]
+        assert close(r["ratio_vs_virtio_user"], want, rel=2e-3), \
+            "%s: ratio %s, medians give %s" % (scenario, r["ratio_vs_virtio_user"], want)
+
+def check_csv(run):
+    with open(run.csv_path, newline="") as f:
+        lines = list(csv.reader(f))
+    assert lines and lines[0] == CSV_HEADER, "CSV header: %s" % (lines[:1],)
+    rows = lines[1:]
+    res = run.js["results"]
+    assert len(rows) == len(res), "CSV has %d rows, JSON %d" % (len(rows), len(res))
+    for c, j in zip(rows, res):
+        assert len(c) == len(CSV_HEADER), "CSV row with %d fields: %s" % (len(c), c)
+        f = dict(zip(CSV_HEADER, c))
+        assert (f["scenario"], f["driver"], int(f["size"])) == (j["scenario"], j["driver"], j["size"]), c
+        assert close(float(f["mpps_median"]), j["mpps"]["median"]), c
+        assert close(float(f["mpps_min"]), j["mpps"]["min"]) and close(float(f["mpps_max"]), j["mpps"]["max"]), c
+        assert close(float(f["gbps"]), j["gbps"]), c
+        assert close(float(f["cycles_per_packet"]), j["cycles_per_packet"], abs_tol=1e-2), c
+        assert close(float(f["lat_p50_us"]), j["latency_us"]["p50"]), c
+        assert close(float(f["lat_p99_us"]), j["latency_us"]["p99"]), c
+        assert close(float(f["lat_p999_us"]), j["latency_us"]["p99_9"]), c
+        if j["ratio_vs_virtio_user"] is None:
+            assert f["ratio_vs_virtio_user"] == "", c
+        else:
+            assert close(float(f["ratio_vs_virtio_user"]), j["ratio_vs_virtio_user"]), c
+        assert int(f["runs"]) == len(j["runs"]), c
+        assert f["status"] == ("ok" if j["ok"] else "failed: " + j["error"]), c
+
+def check_svg(run, names):
+    with open(run.svg_path) as f:
+        svg = f.read()
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>"), svg[:80]
+    assert svg.count("<title>") == len(run.js["results"]), "one bar per row"
+    for n in names:
+        assert n in svg, "SVG lacks %s" % n
+
+def expected_scenarios(layouts, dirs):
+    return {"%s io1 mrg1 b32 64B %s q1" % (l, d) for l in layouts for d in dirs}
+
+def check_compare_run(run, layouts, dirs, repeats):
+    assert run.rc == 0, "vpmd-perf exited with %d" % run.rc
+    res = run.js["results"]
+    want = {(s, d) for s in expected_scenarios(layouts, dirs) for d in DRIVERS}
+    assert {(r["scenario"], r["driver"]) for r in res} == want, [(r["scenario"], r["driver"]) for r in res]
+    for r in res:
+        check_ok_row(r, repeats)
+    check_ratios(res)
+    check_csv(run)
+    check_svg(run, DRIVERS)
+    assert "DPDK" in run.js["header"], run.js["header"]
+
+# ---------------------------------------------------------------- cases
+
+def test_matrix():
+    r = run_perf("matrix", ["--compare", "--layout=split,packed", "--repeats=2", "--seconds=0.2"])
+    check_compare_run(r, ["split", "packed"], ["loopback"], 2)
+
+def test_directions():
+    r = run_perf("dirs", ["--compare", "--layout=split", "--dir=txonly,rxonly", "--repeats=1", "--seconds=0.2"])
+    check_compare_run(r, ["split"], ["txonly", "rxonly"], 1)
+
+def test_corrupt():
+    r = run_perf("corrupt", ["--compare", "--layout=split", "--dir=loopback,txonly,rxonly", "--repeats=1",
+                             "--seconds=0.2", "--corrupt-every=1000"])
+    assert r.rc == 1, "corrupted run exited with %d, want 1" % r.rc
+    res = r.js["results"]
+    assert len(res) == 3 * len(DRIVERS), len(res)
+    for row in res:
+        name = check_row_fields(row, 1)
+        assert row["ok"] is False, "%s: corrupted run reported ok" % name
+        assert "corrupted" in row["error"], "%s: error %r" % (name, row["error"])
+        assert sum(x["corrupted"] for x in row["runs"]) > 0, "%s: corrupted == 0" % name
+        assert row["ratio_vs_virtio_user"] is None, "%s: ratio of a failed row" % name
+    assert "FAILED" in r.out
+    check_svg(r, DRIVERS)
+    # One CSV line per row, failed. Fields are not split here: the error holds commas and
+    # to_csv does not quote it (reported; check_csv covers the ok runs).
+    with open(r.csv_path) as f:
+        lines = f.read().splitlines()
+    assert lines[0] == ",".join(CSV_HEADER) and len(lines) == 1 + len(res), lines
+    for line, row in zip(lines[1:], res):
+        assert line.startswith("%s,%s," % (row["scenario"], row["driver"])), line
+        assert line.endswith(",failed: " + row["error"]), line
+
+def test_invalid_options():
+    bad = [("--burst=0", "--burst"), ("--layout=foo", "--layout"), ("--size=10", "--size"),
+           ("--nonsense", "--nonsense")]
+    for arg, name in bad:
+        for with_eal in (True, False):
+            r = run_perf("bad", [arg], with_eal=with_eal, outputs=False)
+            assert r.rc == 2, "%s: exit %d, want 2" % (arg, r.rc)
+            first = r.err.strip().splitlines()[0] if r.err.strip() else ""
+            assert first.startswith("vpmd-perf:") and name in first, "%s: no clear message: %r" % (arg, r.err)
+    # Good options around a bad one do not rescue it; EAL trouble is exit 2 too.
+    r = run_perf("bad", ["--compare", "--size=10", "--repeats=1"], outputs=False)
+    assert r.rc == 2 and "--size" in r.err, (r.rc, r.err)
+    eal_args, prefix = eal("bad_eal")
+    try:
+        p = subprocess.run([PERF] + eal_args + ["--no-such-eal-option", "--", "--repeats=1"], capture_output=True,
+                           text=True, timeout=RUN_LIMIT)
+    finally:
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    assert p.returncode == 2, "bad EAL argument: exit %d: %s" % (p.returncode, p.stderr[-2000:])
+    assert "vpmd-perf: EAL init failed" in p.stderr, p.stderr[-2000:]
+
+def test_ring_only():
+    r = run_perf("ring", ["--ring-only", "--repeats=1", "--seconds=0.1"], with_eal=False)
+    assert r.rc == 0, "exit %d" % r.rc
+    res = r.js["results"]
+    assert [x["scenario"] for x in res] == ["split io1 b32 ring-only", "packed io1 b32 ring-only"], res
+    for row in res:
+        name = check_row_fields(row, 1, drivers=("ring-core",))
+        assert row["ok"] is True and row["runs"][0]["packets"] > 0, name
+        assert row["ratio_vs_virtio_user"] is None, name
+    check_csv(r)
+    check_svg(r, ["split io1 b32 ring-only", "packed io1 b32 ring-only"])
+
+def main():
+    global PERF, TMP
+    PERF, case = os.path.abspath(sys.argv[1]), sys.argv[2]
+    fn = globals().get("test_" + case)
+    if fn is None:
+        print("unknown case " + case)
+        return 2
+    TMP = tempfile.mkdtemp(prefix="vpmd-perf-it-")
+    try:
+        fn()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("PASS " + case)
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
