@@ -141,60 +141,72 @@ struct DeviceLoop {
         }
     }
 
-    void run() {
-        Pending pending[max_queues];
-        SeqCheck seqs[max_queues];
-        uint64_t next_seq[max_queues] = {};
+    Pending pending[max_queues];
+    SeqCheck seqs[max_queues];
+    uint64_t next_seq[max_queues] = {};
+
+    // One pass over every queue; the device lcore repeats it, single-thread mode
+    // interleaves it with the driver.
+    void step() {
         rte_mbuf *pkts[dev_burst];
         PerfHdr h;
-        while (!stop.load(std::memory_order_relaxed)) {
-            for (uint16_t q = 0; q < queues; ++q) {
-                Pending &p = pending[q];
-                switch (dir) {
-                case Direction::loopback: {
-                    if (!flush(q, p)) {
-                        break; // the driver's rx ring is full: never drop, retry
-                    }
-                    const uint16_t n = rte_eth_rx_burst(port, q, p.pkts, dev_burst);
-                    corrupt(p.pkts, n);
-                    p.start = 0;
-                    p.count = n;
-                    flush(q, p);
+        for (uint16_t q = 0; q < queues; ++q) {
+            Pending &p = pending[q];
+            switch (dir) {
+            case Direction::loopback: {
+                if (!flush(q, p)) {
+                    break; // the driver's rx ring is full: never drop, retry
+                }
+                const uint16_t n = rte_eth_rx_burst(port, q, p.pkts, dev_burst);
+                corrupt(p.pkts, n);
+                p.start = 0;
+                p.count = n;
+                flush(q, p);
+                break;
+            }
+            case Direction::txonly: {
+                const uint16_t n = rte_eth_rx_burst(port, q, pkts, dev_burst);
+                corrupt(pkts, n);
+                for (uint16_t i = 0; i < n; ++i) {
+                    verify.check(pkts[i], seqs[q], h);
+                }
+                rte_pktmbuf_free_bulk(pkts, n);
+                break;
+            }
+            case Direction::rxonly: {
+                if (!flush(q, p)) {
                     break;
                 }
-                case Direction::txonly: {
-                    const uint16_t n = rte_eth_rx_burst(port, q, pkts, dev_burst);
-                    corrupt(pkts, n);
-                    for (uint16_t i = 0; i < n; ++i) {
-                        verify.check(pkts[i], seqs[q], h);
-                    }
-                    rte_pktmbuf_free_bulk(pkts, n);
-                    break;
-                }
-                case Direction::rxonly: {
-                    if (!flush(q, p)) {
+                uint16_t n = 0;
+                for (; n < dev_burst; ++n) {
+                    p.pkts[n] = make_packet(mp, *tmpl, size, next_seq[q]);
+                    if (p.pkts[n] == nullptr) {
                         break;
                     }
-                    uint16_t n = 0;
-                    for (; n < dev_burst; ++n) {
-                        p.pkts[n] = make_packet(mp, *tmpl, size, next_seq[q]);
-                        if (p.pkts[n] == nullptr) {
-                            break;
-                        }
-                        ++next_seq[q];
-                    }
-                    corrupt(p.pkts, n);
-                    p.start = 0;
-                    p.count = n;
-                    flush(q, p);
-                    break;
+                    ++next_seq[q];
                 }
-                }
+                corrupt(p.pkts, n);
+                p.start = 0;
+                p.count = n;
+                flush(q, p);
+                break;
+            }
             }
         }
+    }
+
+    void release() {
         for (uint16_t q = 0; q < queues; ++q) {
             rte_pktmbuf_free_bulk(pending[q].pkts + pending[q].start, pending[q].count);
+            pending[q].count = 0;
         }
+    }
+
+    void run() {
+        while (!stop.load(std::memory_order_relaxed)) {
+            step();
+        }
+        release();
     }
 
     static int main(void *arg) {
@@ -215,6 +227,7 @@ struct DriverLoop {
     const std::vector<uint8_t> *tmpl = nullptr;
     double seconds = 1;
     uint64_t fixed_packets = 0;
+    DeviceLoop *inline_device = nullptr; // single-thread mode: step the device here
 
     Verify verify;
     std::vector<uint64_t> latency_tsc;
@@ -263,7 +276,8 @@ struct DriverLoop {
         SeqCheck rx_seq[max_queues];
         const uint64_t hz = rte_get_tsc_hz();
         const uint64_t t0 = rte_rdtsc();
-        const uint64_t warm_end = t0 + uint64_t(warmup_seconds * double(hz));
+        // A fixed packet count (callgrind) counts every packet: no warm-up by time.
+        const uint64_t warm_end = fixed_packets != 0 ? t0 : t0 + uint64_t(warmup_seconds * double(hz));
         const uint64_t end = warm_end + uint64_t(seconds * double(hz));
         bool measuring = false;
         uint64_t measure_start = 0;
@@ -287,6 +301,9 @@ struct DriverLoop {
                 }
             }
             const uint64_t e = rte_rdtsc();
+            if (inline_device != nullptr) {
+                inline_device->step();
+            }
             if (measuring && work != 0) {
                 busy_tsc += e - s;
             }
@@ -310,6 +327,9 @@ struct DriverLoop {
                 return n;
             };
             while (outstanding() != 0 && rte_rdtsc() < drain_end) {
+                if (inline_device != nullptr) {
+                    inline_device->step();
+                }
                 for (uint16_t q = 0; q < queues; ++q) {
                     receive(q, rx_seq[q], false);
                     rte_eth_tx_burst(port, q, nullptr, 0);
@@ -422,7 +442,9 @@ RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double s
     dev.mp = ctx.device_pool;
     dev.tmpl = &tmpl;
     dev.corrupt_every = ctx.corrupt_every;
-    rte_eal_remote_launch(DeviceLoop::main, &dev, ctx.device_lcore);
+    if (!ctx.single_thread) {
+        rte_eal_remote_launch(DeviceLoop::main, &dev, ctx.device_lcore);
+    }
 
     DriverLoop drvl;
     drvl.port = dport;
@@ -434,10 +456,15 @@ RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double s
     drvl.tmpl = &tmpl;
     drvl.seconds = seconds;
     drvl.fixed_packets = packets;
+    drvl.inline_device = ctx.single_thread ? &dev : nullptr;
     drvl.run(); // on this lcore (the driver lcore)
 
     dev.stop = true;
-    rte_eal_wait_lcore(ctx.device_lcore);
+    if (ctx.single_thread) {
+        dev.release();
+    } else {
+        rte_eal_wait_lcore(ctx.device_lcore);
+    }
     if (s.dir == Direction::rxonly) {
         // Whatever the device had already queued still arrives: drain it unchecked.
         rte_mbuf *pkts[64];

@@ -36,6 +36,9 @@ struct EngineContext {
     uint64_t corrupt_every = 0;
     uint32_t ring_size = 256;
     uint32_t run_id = 0; // makes port names and sockets unique
+    // Driver and device steps alternate on one lcore: slower, but deterministic, so
+    // `valgrind --tool=callgrind` counts instructions per packet of each driver.
+    bool single_thread = false;
 };
 
 RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double seconds, uint64_t packets);

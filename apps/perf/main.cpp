@@ -158,8 +158,9 @@ int main(int argc, char **argv) {
     ctx.driver_lcore = rte_lcore_id();
     ctx.device_lcore = rte_get_next_lcore(ctx.driver_lcore, 1, 0);
     ctx.corrupt_every = o.corrupt_every;
+    ctx.single_thread = o.single_thread;
     ctx.ring_size = o.ring_size;
-    if (ctx.device_lcore >= RTE_MAX_LCORE) {
+    if (ctx.device_lcore >= RTE_MAX_LCORE && !ctx.single_thread) {
         std::fprintf(stderr, "vpmd-perf: needs two lcores (driver and device), e.g. --lcores 0@0,1@1\n");
         rte_eal_cleanup();
         return 2;

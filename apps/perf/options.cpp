@@ -32,6 +32,8 @@ std::string usage() {
            "  --queues=1[,...]          queue pairs (1..8)\n"
            "  --repeats=3 --seconds=1   runs per scenario and driver (median, min, max)\n"
            "  --packets=N               fixed packet count per run (for valgrind --tool=callgrind)\n"
+           "  --single-thread           driver and device alternate on one lcore (deterministic; see\n"
+           "                            scripts/callgrind-pmd.sh for instructions per packet)\n"
            "  --ring-size=256           descriptors per queue\n"
            "  --full                    the report matrix (all layouts, in-order, mrg, sizes, directions)\n"
            "  --ring-only               the ring core's own ceiling (no packets, no EAL)\n"
@@ -96,6 +98,8 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             o.full = true;
         } else if (key == "--ring-only") {
             o.ring_only = true;
+        } else if (key == "--single-thread") {
+            o.single_thread = true;
         } else if (key == "--layout") {
             set_layout = true;
             if (!parse_list(val, o.layouts, [](std::string_view s, std::string &v) {

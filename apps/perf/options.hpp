@@ -38,6 +38,7 @@ struct Options {
     bool ring_only = false; // ring core only, no packets
     bool full = false;
     uint64_t corrupt_every = 0; // test hook: the device corrupts every Nth packet
+    bool single_thread = false; // driver and device on one lcore (for callgrind)
     std::string csv, json, svg;
     std::vector<std::string> eal; // EAL arguments given before "--"
 };

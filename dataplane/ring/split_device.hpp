@@ -78,9 +78,18 @@ public:
         ++used_idx_;
         return true;
     }
-    // IN_ORDER batch: one used entry with the last chain's id stands for all n chains.
+    // IN_ORDER batch: one used entry with the last chain's id, written where the batch
+    // starts; the used index still advances by n (it counts buffers). Only right for
+    // buffers the device merely read: a writable buffer needs its own entry and length.
     bool put_used_batch(const Chain *chains, uint16_t n, uint32_t last_len) {
-        return n == 0 || put_used(chains[n - 1], last_len);
+        if (n == 0) {
+            return true;
+        }
+        if (!put_used(chains[n - 1], last_len)) {
+            return false;
+        }
+        used_idx_ += uint16_t(n - 1);
+        return true;
     }
     void publish_used() { store_release(used_->idx, used_idx_.raw()); }
 

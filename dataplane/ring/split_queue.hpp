@@ -243,35 +243,34 @@ private:
         return done;
     }
 
-    // IN_ORDER: one used entry may stand for a batch ending at its id; buffers before it
-    // in ring order complete with it (length 0: the device wrote only the last one's).
+    // IN_ORDER: buffers complete in ring order and the used index counts them, so the
+    // oldest `pending` buffers are done. A buffer the device only read has no length to
+    // report: its used entry is not even read (the device may have written just the last
+    // entry of a batch, and not touching the used ring saves the cache lines the device is
+    // writing). A writable buffer's entry must name exactly that buffer.
     uint16_t collect_in_order(Used<Cookie> *out, uint16_t max, uint16_t pending) {
+        const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
-        while (done < max) {
-            if (batch_end_ < 0) {
-                if (pending == 0) {
-                    break;
-                }
-                const SplitUsedElem &e = used_ring_[last_used_.raw() & mask_];
-                const uint32_t id = read_once(e.id);
-                uint32_t len = read_once(e.len);
-                if (!check_used(id, len)) [[unlikely]] {
-                    break;
-                }
-                batch_end_ = static_cast<int32_t>(id);
-                batch_len_ = len;
-                ++last_used_;
-                --pending;
-            }
+        for (; done < n; ++done) {
             const uint16_t head = oldest_;
-            const bool last = head == batch_end_;
-            out[done++] = Used<Cookie>{state_[head].cookie, last ? batch_len_ : 0};
+            uint32_t len = 0;
+            if (state_[head].writable != 0) {
+                const SplitUsedElem &e = used_ring_[(last_used_ + done).raw() & mask_];
+                const uint32_t id = read_once(e.id);
+                len = read_once(e.len);
+                if (id != head) [[unlikely]] {
+                    this->mark_broken(id >= size_ ? Broken::used_id_out_of_range : Broken::used_id_not_in_flight);
+                    break;
+                }
+                if (!this->check_len(state_[head].writable, len)) [[unlikely]] {
+                    break;
+                }
+            }
+            out[done] = Used<Cookie>{state_[head].cookie, len};
             oldest_ = static_cast<uint16_t>((head + state_[head].ndesc) & mask_);
             release(head);
-            if (last) {
-                batch_end_ = -1;
-            }
         }
+        last_used_ += done;
         return done;
     }
 
@@ -295,8 +294,6 @@ private:
         free_head_ = 0;
         num_free_ = size_;
         oldest_ = 0;
-        batch_end_ = -1;
-        batch_len_ = 0;
         avail_idx_ = notified_idx_ = last_used_ = Idx16(0);
         this->broken_ = Broken::none;
         this->in_flight_ = 0;
@@ -323,9 +320,7 @@ private:
 
     // Consumer side.
     alignas(cache_line) Idx16 last_used_;
-    uint16_t oldest_ = 0;       // IN_ORDER: head of the oldest buffer in flight
-    int32_t batch_end_ = -1;    // IN_ORDER: id that ends the batch being completed
-    uint32_t batch_len_ = 0;
+    uint16_t oldest_ = 0; // IN_ORDER: head of the oldest buffer in flight
 };
 
 } // namespace vpmd::ring

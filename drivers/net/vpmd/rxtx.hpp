@@ -272,7 +272,11 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     if (!q->gate.enter()) [[unlikely]] {
         return 0;
     }
-    tx_reclaim(q);
+    // Reclaim in big batches, once half the ring is in flight: completions the device has
+    // long finished writing are read in whole cache lines, not while it still writes them.
+    if (q->ring.free_descs() < q->size / 2 + nb) {
+        tx_reclaim(q);
+    }
     ring::Segment segs[step_max];
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
     bool full = false;

@@ -176,7 +176,13 @@ private:
             return;
         }
         if (in_order_) {
-            const uint16_t n = uint16_t(1 + rng_() % std::min<size_t>(taken_.size(), 4));
+            uint16_t n = uint16_t(1 + rng_() % std::min<size_t>(taken_.size(), 4));
+            // Split rings batch only buffers the device merely read (see SplitQueue).
+            for (uint16_t i = 0; !Tag::packed && i < n; ++i) {
+                if (taken_[i].second.writable_len != 0) {
+                    n = 1;
+                }
+            }
             std::vector<Chain> batch;
             for (uint16_t i = 0; i < n; ++i) {
                 batch.push_back(taken_[i].second);
