@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "apps/perf/payload.hpp"
+#include "dataplane/runtime/eal_launcher.hpp"
+#include "dataplane/runtime/runtime.hpp"
 
 namespace vpmd::perf {
 
@@ -91,11 +93,13 @@ struct SeqCheck {
 struct Verify {
     uint64_t lost = 0, reordered = 0, corrupted = 0;
     std::vector<uint8_t> scratch;
-    // Returns the header when the frame is intact.
+    // Returns the header when the frame is intact. A corrupted frame still arrived: it
+    // takes the next expected number (its own cannot be trusted), so it is not also lost.
     bool check(const rte_mbuf *m, SeqCheck &seq, PerfHdr &h) {
         const uint8_t *f = frame_bytes(m, scratch);
         if (f == nullptr || check_frame(f, m->pkt_len, h) != Check::ok) {
             ++corrupted;
+            seq.see(seq.expected, lost, reordered);
             return false;
         }
         seq.see(h.seq, lost, reordered);
@@ -113,7 +117,6 @@ struct DeviceLoop {
     rte_mempool *mp = nullptr;
     const std::vector<uint8_t> *tmpl = nullptr;
     uint64_t corrupt_every = 0;
-    std::atomic<bool> stop{false};
     Verify verify; // sink: what the driver sent
     uint64_t handled = 0;
 
@@ -145,9 +148,10 @@ struct DeviceLoop {
     SeqCheck seqs[max_queues];
     uint64_t next_seq[max_queues] = {};
 
-    // One pass over every queue; the device lcore repeats it, single-thread mode
-    // interleaves it with the driver.
-    void step() {
+    // One pass over every queue; returns the packets handled. The runtime's worker loop
+    // repeats it on the device lcore; single-thread mode interleaves it with the driver.
+    uint32_t poll() noexcept {
+        uint32_t work = 0;
         rte_mbuf *pkts[dev_burst];
         PerfHdr h;
         for (uint16_t q = 0; q < queues; ++q) {
@@ -162,10 +166,12 @@ struct DeviceLoop {
                 p.start = 0;
                 p.count = n;
                 flush(q, p);
+                work += n;
                 break;
             }
             case Direction::txonly: {
                 const uint16_t n = rte_eth_rx_burst(port, q, pkts, dev_burst);
+                work += n;
                 corrupt(pkts, n);
                 for (uint16_t i = 0; i < n; ++i) {
                     verify.check(pkts[i], seqs[q], h);
@@ -189,10 +195,12 @@ struct DeviceLoop {
                 p.start = 0;
                 p.count = n;
                 flush(q, p);
+                work += n;
                 break;
             }
             }
         }
+        return work;
     }
 
     void release() {
@@ -202,17 +210,6 @@ struct DeviceLoop {
         }
     }
 
-    void run() {
-        while (!stop.load(std::memory_order_relaxed)) {
-            step();
-        }
-        release();
-    }
-
-    static int main(void *arg) {
-        static_cast<DeviceLoop *>(arg)->run();
-        return 0;
-    }
 };
 
 // ---- driver side ----------------------------------------------------------------------
@@ -302,7 +299,7 @@ struct DriverLoop {
             }
             const uint64_t e = rte_rdtsc();
             if (inline_device != nullptr) {
-                inline_device->step();
+                (void)inline_device->poll();
             }
             if (measuring && work != 0) {
                 busy_tsc += e - s;
@@ -328,7 +325,7 @@ struct DriverLoop {
             };
             while (outstanding() != 0 && rte_rdtsc() < drain_end) {
                 if (inline_device != nullptr) {
-                    inline_device->step();
+                    (void)inline_device->poll();
                 }
                 for (uint16_t q = 0; q < queues; ++q) {
                     receive(q, rx_seq[q], false);
@@ -442,8 +439,20 @@ RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double s
     dev.mp = ctx.device_pool;
     dev.tmpl = &tmpl;
     dev.corrupt_every = ctx.corrupt_every;
+    // The device side runs on the runtime the forwarding app uses: one worker, one poller.
+    runtime::EalLauncher launcher;
+    runtime::Runtime rt(launcher);
     if (!ctx.single_thread) {
-        rte_eal_remote_launch(DeviceLoop::main, &dev, ctx.device_lcore);
+        if (auto st = rt.add_worker(ctx.device_lcore, {runtime::make_poller(dev, "vhost device")}); !st) {
+            r.error = "device lcore: " + st.error();
+            cleanup();
+            return r;
+        }
+        if (auto st = rt.start(); !st) {
+            r.error = "device lcore: " + st.error();
+            cleanup();
+            return r;
+        }
     }
 
     DriverLoop drvl;
@@ -459,12 +468,10 @@ RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double s
     drvl.inline_device = ctx.single_thread ? &dev : nullptr;
     drvl.run(); // on this lcore (the driver lcore)
 
-    dev.stop = true;
-    if (ctx.single_thread) {
-        dev.release();
-    } else {
-        rte_eal_wait_lcore(ctx.device_lcore);
+    if (!ctx.single_thread) {
+        rt.stop(); // returns once the worker loop has ended
     }
+    dev.release();
     if (s.dir == Direction::rxonly) {
         // Whatever the device had already queued still arrives: drain it unchecked.
         rte_mbuf *pkts[64];

@@ -127,7 +127,15 @@ int main(int argc, char **argv) {
     std::string err;
     const int app_first = split < 0 ? 1 : split + 1;
     if (!parse_options(argc - app_first, argv + app_first, o, err)) {
+        if (err == usage()) { // --help
+            std::printf("%s", err.c_str());
+            return 0;
+        }
         std::fprintf(stderr, "vpmd-perf: %s\n", err.c_str());
+        return 2;
+    }
+    if (!o.ring_only && expand(o).empty()) {
+        std::fprintf(stderr, "vpmd-perf: no scenario to run: frames over 1518 bytes need --mrg=1\n");
         return 2;
     }
     const std::string opts = options_line(argc - app_first, argv + app_first);

@@ -92,6 +92,10 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             error = "option " + std::string(key) + ": bad value '" + std::string(val) + "' (allowed: " + allowed + ")";
             return false;
         };
+        const bool is_flag = key == "--compare" || key == "--full" || key == "--ring-only" || key == "--single-thread";
+        if (is_flag && eq != std::string_view::npos) {
+            return bad("none: a flag takes no value");
+        }
         if (key == "--compare") {
             o.compare = true;
         } else if (key == "--full") {
@@ -165,7 +169,7 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
         } else if (key == "--seconds") {
             double s = 0;
             const auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), s);
-            if (ec != std::errc() || p != val.data() + val.size() || s <= 0 || s > 3600) {
+            if (ec != std::errc() || p != val.data() + val.size() || !(s > 0 && s <= 3600)) { // rejects nan
                 return bad("0 < seconds <= 3600");
             }
             o.seconds = s;

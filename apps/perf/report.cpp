@@ -49,6 +49,21 @@ std::string json_escape(const std::string &s) {
     return o;
 }
 
+// A CSV field that may hold commas or quotes (error texts do): quoted only then.
+std::string csv_quote(const std::string &s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) {
+        return s;
+    }
+    std::string o = "\"";
+    for (char c : s) {
+        o += c;
+        if (c == '"') {
+            o += '"';
+        }
+    }
+    return o + '"';
+}
+
 std::string xml_escape(const std::string &s) {
     std::string o;
     for (char c : s) {
@@ -129,7 +144,7 @@ std::string to_csv(const Report &r) {
           << fmt("%.4f", row.min) << ',' << fmt("%.4f", row.max) << ',' << fmt("%.4f", row.gbps) << ','
           << fmt("%.2f", row.cycles_per_packet) << ',' << fmt("%.3f", row.p50_us) << ',' << fmt("%.3f", row.p99_us)
           << ',' << fmt("%.3f", row.p999_us) << ',' << (row.ratio ? fmt("%.4f", *row.ratio) : "") << ','
-          << row.runs.size() << ',' << (row.ok ? "ok" : "failed: " + row.error) << '\n';
+          << row.runs.size() << ',' << csv_quote(row.ok ? "ok" : "failed: " + row.error) << '\n';
     }
     return o.str();
 }

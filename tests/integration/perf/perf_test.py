@@ -188,14 +188,14 @@ def test_corrupt():
         assert row["ratio_vs_virtio_user"] is None, "%s: ratio of a failed row" % name
     assert "FAILED" in r.out
     check_svg(r, DRIVERS)
-    # One CSV line per row, failed. Fields are not split here: the error holds commas and
-    # to_csv does not quote it (reported; check_csv covers the ok runs).
-    with open(r.csv_path) as f:
-        lines = f.read().splitlines()
-    assert lines[0] == ",".join(CSV_HEADER) and len(lines) == 1 + len(res), lines
+    # One CSV line per row, failed; the error (with its commas) stays one quoted field.
+    with open(r.csv_path, newline="") as f:
+        lines = list(csv.reader(f))
+    assert lines[0] == CSV_HEADER and len(lines) == 1 + len(res), lines
     for line, row in zip(lines[1:], res):
-        assert line.startswith("%s,%s," % (row["scenario"], row["driver"])), line
-        assert line.endswith(",failed: " + row["error"]), line
+        assert len(line) == len(CSV_HEADER), line
+        assert line[0] == row["scenario"] and line[1] == row["driver"], line
+        assert line[-1] == "failed: " + row["error"], line
 
 def test_invalid_options():
     bad = [("--burst=0", "--burst"), ("--layout=foo", "--layout"), ("--size=10", "--size"),

@@ -167,14 +167,14 @@ TEST(PerfOptions, HelpIsUsageNotSuccess) {
 
 // Regressions found while writing these tests; they fail against the current options.cpp
 // and are enabled together with the fix (see the commit message).
-TEST(PerfOptions, DISABLED_RegressionSecondsNanRejected) {
+TEST(PerfOptions, RegressionSecondsNanRejected) {
     Options o;
     std::string err;
     EXPECT_FALSE(parse({"--seconds=nan"}, o, err));
     EXPECT_NE(err.find("--seconds"), std::string::npos) << err;
 }
 
-TEST(PerfOptions, DISABLED_RegressionFlagsTakeNoValue) {
+TEST(PerfOptions, RegressionFlagsTakeNoValue) {
     for (const char *arg : {"--compare=0", "--full=0", "--ring-only=0"}) {
         Options o;
         std::string err;

@@ -485,7 +485,7 @@ TEST(PerfReport, SvgEscapesDriverNames) {
 // Found while writing these tests: engine errors hold commas ("integrity: 1 lost, 0
 // reordered, 2 corrupted"; "bring-up failed (path=...,queues=1,...)") and to_csv writes the
 // status unquoted, so a failed row has more than 14 fields. Enabled together with the fix.
-TEST(PerfReport, DISABLED_RegressionCsvErrorWithCommasStaysOneField) {
+TEST(PerfReport, RegressionCsvErrorWithCommasStaysOneField) {
     Report r;
     r.rows.push_back(row("s", vpmd_drv, {failed_sample("integrity: 1 lost, 0 reordered, 2 corrupted")}));
     summarize(r);
