@@ -323,6 +323,31 @@ int dev_stop(rte_eth_dev *dev) {
     return 0;
 }
 
+// rte_eth_dev_reset: the port was stopped; reset the backend device (RESET_DEVICE or
+// RESET_OWNER) and negotiate again, so the application can configure it afresh. When the
+// backend will not take it, the connection is dropped and the watcher reconnects.
+int dev_reset(rte_eth_dev *dev) {
+    Adapter &ad = *adapter_of(dev);
+    if (ad.started) {
+        dev_stop(dev);
+    }
+    std::lock_guard lock(ad.ctl);
+    if (!ad.connected()) {
+        return 0;
+    }
+    if (auto st = ad.vu->reset(); !st) {
+        log(RTE_LOG_WARNING, "%s: backend reset failed (%s): reconnecting", ad.name.c_str(),
+            vhost_user::describe(st.error()).c_str());
+        ad.vu->disconnect();
+        return 0;
+    }
+    if (int rc = negotiate(ad, false); rc != 0) {
+        ad.vu->disconnect();
+        return rc;
+    }
+    return 0;
+}
+
 void destroy(Adapter *ad) {
     stop_watcher(*ad);
     if (ad->vu) {
@@ -624,6 +649,7 @@ const eth_dev_ops vpmd_ops = [] {
     o.dev_start = dev_start;
     o.dev_stop = dev_stop;
     o.dev_close = dev_close;
+    o.dev_reset = dev_reset;
     o.dev_infos_get = dev_infos_get;
     o.link_update = link_update;
     o.promiscuous_enable = promisc_enable;

@@ -17,8 +17,6 @@ namespace {
 constexpr auto ack_poll = std::chrono::microseconds(20);
 } // namespace
 
-ControlQueue::Memory::~Memory() { std::free(va); }
-
 std::unique_ptr<ControlQueue> ControlQueue::create(uint32_t size, uint64_t features, uint16_t max_pairs,
                                                    QueuePairsHook hook, int *error) {
     std::unique_ptr<ControlQueue> cq(new ControlQueue());
@@ -31,16 +29,18 @@ std::unique_ptr<ControlQueue> ControlQueue::create(uint32_t size, uint64_t featu
                                                   : ring::SplitQueue<uint32_t>::ring_bytes(size),
                                            ring::cache_line);
     cq->cmd_off_ = ring_len;
-    cq->mem_.len = ring_len + ring::align_up(max_command_bytes + 64, 4096);
-    cq->mem_.va = std::aligned_alloc(4096, cq->mem_.len);
-    cq->kick_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (cq->mem_.va == nullptr || cq->kick_fd_ < 0) {
-        *error = -ENOMEM;
+    auto mem = cq->dma_.alloc(ring_len + ring::align_up(max_command_bytes + 64, 4096), 4096);
+    if (!mem) {
+        *error = mem.error();
         return nullptr;
     }
-    std::memset(cq->mem_.va, 0, cq->mem_.len);
-    // Local device: device addresses are our own pointers.
-    const auto base = uint64_t(uintptr_t(cq->mem_.va));
+    cq->mem_ = *mem; // zeroed; device addresses are our own pointers (AddrMode::va)
+    cq->kick_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (cq->kick_fd_ < 0) {
+        *error = -errno;
+        return nullptr;
+    }
+    const uint64_t base = cq->mem_.device_addr;
     ring::QueueConfig cfg;
     cfg.size = size;
     cfg.features = features & (ring::feature::ring_packed | ring::feature::event_idx | ring::feature::in_order |
@@ -71,6 +71,7 @@ ControlQueue::~ControlQueue() {
     if (kick_fd_ >= 0) {
         close(kick_fd_);
     }
+    dma_.free(mem_);
 }
 
 int ControlQueue::send(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data, std::chrono::milliseconds timeout) {
@@ -87,7 +88,7 @@ template <class Q>
 int ControlQueue::send_on(Q &q, uint8_t cls, uint8_t cmd, std::span<const uint8_t> data,
                           std::chrono::milliseconds timeout) {
     auto *area = static_cast<uint8_t *>(mem_.va) + cmd_off_;
-    const auto base = uint64_t(uintptr_t(area));
+    const uint64_t base = mem_.device_addr + cmd_off_;
     area[0] = cls;
     area[1] = cmd;
     if (!data.empty()) {

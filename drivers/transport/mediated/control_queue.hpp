@@ -9,6 +9,7 @@
 #include <span>
 #include <variant>
 
+#include "dataplane/dma/local_dma.hpp"
 #include "drivers/transport/mediated/control_mediator.hpp"
 
 namespace vpmd::mediated {
@@ -35,12 +36,9 @@ private:
     template <class Q>
     int send_on(Q &q, uint8_t cls, uint8_t cmd, std::span<const uint8_t> data, std::chrono::milliseconds timeout);
 
-    // Local memory: [ring | command header | data | ack].
-    struct Memory {
-        void *va = nullptr;
-        size_t len = 0;
-        ~Memory();
-    } mem_;
+    // Local DMA device memory (the mediator is the only consumer): [ring | command | ack].
+    dma::LocalDma dma_;
+    ring::DmaRegion mem_{};
     size_t cmd_off_ = 0;
     std::variant<ring::SplitQueue<uint32_t>, ring::PackedQueue<uint32_t>> ring_;
     std::unique_ptr<ControlMediator> mediator_;

@@ -137,6 +137,16 @@ TEST(Vpmd, StopStartAndCloseReopenKeepThePoolFull) {
         ASSERT_EQ(rte_eth_dev_start(p.vpmd), 0);
         ASSERT_TRUE(wait_for([&] { return link_is(p.vpmd, true) && link_is(p.vhost, true); }));
     }
+    // rte_eth_dev_reset: the backend is reset and renegotiated; the port is set up again.
+    ASSERT_EQ(rte_eth_dev_reset(p.vpmd), 0);
+    EXPECT_EQ(available(), before) << "after reset";
+    ASSERT_EQ(p.start_vpmd(pool()), 0);
+    ASSERT_TRUE(wait_for([&] { return link_is(p.vpmd, true) && link_is(p.vhost, true); }));
+    {
+        const auto frames = frames_of({64, 900}, 77);
+        EXPECT_TRUE(same_frames(transfer(pool(), p.vpmd, p.vhost, 0, frames), frames)) << "after reset";
+        EXPECT_TRUE(same_frames(transfer(pool(), p.vhost, p.vpmd, 0, frames), frames)) << "after reset";
+    }
     for (int cycle = 0; cycle < 2; ++cycle) {
         p.close_vpmd();
         EXPECT_EQ(available(), before) << "after close, cycle " << cycle;
