@@ -135,6 +135,15 @@ struct DeviceLoop {
         return p.count == 0;
     }
 
+    // Sends n fresh packets now; what the ring cannot take waits in `p` (never dropped).
+    uint32_t send_new(uint16_t q, Pending &p, uint16_t n) {
+        corrupt(p.pkts, n);
+        p.start = 0;
+        p.count = n;
+        flush(q, p);
+        return n;
+    }
+
     void corrupt(rte_mbuf **pkts, uint16_t n) {
         for (uint16_t i = 0; i < n; ++i) {
             if (corrupt_every != 0 && ++handled % corrupt_every == 0) {
@@ -161,12 +170,7 @@ struct DeviceLoop {
                 if (!flush(q, p)) {
                     break; // the driver's rx ring is full: never drop, retry
                 }
-                const uint16_t n = rte_eth_rx_burst(port, q, p.pkts, dev_burst);
-                corrupt(p.pkts, n);
-                p.start = 0;
-                p.count = n;
-                flush(q, p);
-                work += n;
+                work += send_new(q, p, rte_eth_rx_burst(port, q, p.pkts, dev_burst));
                 break;
             }
             case Direction::txonly: {
@@ -191,11 +195,7 @@ struct DeviceLoop {
                     }
                     ++next_seq[q];
                 }
-                corrupt(p.pkts, n);
-                p.start = 0;
-                p.count = n;
-                flush(q, p);
-                work += n;
+                work += send_new(q, p, n);
                 break;
             }
             }

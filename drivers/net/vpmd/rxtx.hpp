@@ -109,6 +109,22 @@ inline bool rx_emit(RxQueue<Ring> *q, rte_mbuf *m, bool filtering, rte_mbuf **ou
     return true;
 }
 
+// The first (or only) buffer of a packet: data follows the virtio-net header. False, and
+// the mbuf freed and counted, when the device returned no more than a header.
+template <class Ring>
+inline bool rx_first_buffer(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len) {
+    if (len <= net_hdr_size) [[unlikely]] {
+        ++q->stats.errors;
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    m->data_off = RTE_PKTMBUF_HEADROOM;
+    m->data_len = uint16_t(len - net_hdr_size);
+    m->pkt_len = len - net_hdr_size;
+    m->port = q->port_id;
+    return true;
+}
+
 // One buffer per packet: header + data in a single mbuf.
 template <class Ring>
 uint16_t rx_deliver(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, uint16_t got, rte_mbuf **out,
@@ -116,17 +132,9 @@ uint16_t rx_deliver(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, uint16
     uint16_t k = 0;
     for (uint16_t i = 0; i < got; ++i) {
         rte_mbuf *m = used[i].cookie;
-        const uint32_t len = used[i].len;
-        if (len <= net_hdr_size) [[unlikely]] {
-            ++q->stats.errors;
-            rte_pktmbuf_free(m);
-            continue;
+        if (rx_first_buffer(q, m, used[i].len)) {
+            rx_emit(q, m, filtering, out, k);
         }
-        m->data_off = RTE_PKTMBUF_HEADROOM;
-        m->data_len = uint16_t(len - net_hdr_size);
-        m->pkt_len = len - net_hdr_size;
-        m->port = q->port_id;
-        rx_emit(q, m, filtering, out, k);
     }
     return k;
 }
@@ -141,18 +149,16 @@ uint16_t rx_deliver_mrg(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, ui
         rte_mbuf *m = used[i].cookie;
         const uint32_t len = used[i].len;
         if (q->mrg_left == 0) {
-            const auto *h = reinterpret_cast<const net::NetHdr *>(static_cast<const char *>(m->buf_addr) +
-                                                                  RTE_PKTMBUF_HEADROOM - net_hdr_size);
+            if (!rx_first_buffer(q, m, len)) [[unlikely]] {
+                continue;
+            }
+            const auto *h = rte_pktmbuf_mtod_offset(m, const net::NetHdr *, -int(net_hdr_size));
             const uint16_t nbuf = h->num_buffers;
-            if (len <= net_hdr_size || nbuf == 0 || nbuf > q->size) [[unlikely]] {
+            if (nbuf == 0 || nbuf > q->size) [[unlikely]] {
                 ++q->stats.errors;
                 rte_pktmbuf_free(m);
                 continue;
             }
-            m->data_off = RTE_PKTMBUF_HEADROOM;
-            m->data_len = uint16_t(len - net_hdr_size);
-            m->pkt_len = len - net_hdr_size;
-            m->port = q->port_id;
             if (nbuf == 1) {
                 rx_emit(q, m, filtering, out, k);
                 continue;
