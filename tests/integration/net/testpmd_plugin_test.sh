@@ -8,11 +8,12 @@ tag="vpmd-tp-$$"
 sock="/tmp/$tag.sock"
 logs=$(mktemp -d)
 pids=()
+plugin_dir=
 cleanup() {
     for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
     sleep 0.5
     for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$sock" "$logs" /dev/hugepages/"$tag"* /var/run/dpdk/"$tag"* 2>/dev/null
+    rm -rf "$sock" "$logs" /dev/hugepages/"$tag"* /var/run/dpdk/"$tag"* ${plugin_dir:+"$plugin_dir"} 2>/dev/null
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$logs"/*; do echo "--- $f"; tail -n 30 "$f"; done; exit 1; }
@@ -25,6 +26,23 @@ else
 fi
 
 dpdk-pmdinfo.py "$plugin" | grep -q '"name": "net_vpmd"' || fail "dpdk-pmdinfo.py does not list net_vpmd"
+
+# EAL refuses -d plugins below a world-writable directory (a checkout under /tmp): load a
+# copy from a private folder in that case.
+world_writable_above() {
+    local d
+    d=$(dirname "$(readlink -f "$1")")
+    while [ "$d" != / ]; do
+        [ -n "$(find "$d" -maxdepth 0 -perm -0002)" ] && return 0
+        d=$(dirname "$d")
+    done
+    return 1
+}
+if world_writable_above "$plugin"; then
+    plugin_dir=$(mktemp -d "${HOME:-/root}/.vpmd-plugin.XXXXXX") || fail "no private folder for the plugin"
+    cp "$plugin" "$plugin_dir/"
+    plugin="$plugin_dir/$(basename "$plugin")"
+fi
 
 dpdk-testpmd --lcores '0@0,1@0' --no-pci "${mem[@]}" --file-prefix="${tag}b" \
     --vdev "net_vhost0,iface=$sock" -- --forward-mode=io --nb-cores=1 --stats-period=1 \
