@@ -140,10 +140,16 @@ public:
     }
 
     uint16_t collect(Used<Cookie> *out, uint16_t max) {
+        return collect_each(max, [out](uint16_t i, Cookie c, uint32_t len) { out[i] = Used<Cookie>{c, len}; });
+    }
+
+    // As collect(), handing each completion to sink(index, cookie, len) (see SplitQueue).
+    template <class Sink>
+    uint16_t collect_each(uint16_t max, Sink &&sink) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
-        return this->in_order_ ? collect_in_order(out, max) : collect_any_order(out, max);
+        return this->in_order_ ? collect_in_order(sink, max) : collect_any_order(sink, max);
     }
 
     void disable_interrupts() { write_event(*driver_event_, event_flags_disable, 0); }
@@ -271,12 +277,13 @@ private:
         --in_flight_;
     }
 
-    uint16_t collect_any_order(Used<Cookie> *out, uint16_t max) {
+    template <class Sink>
+    uint16_t collect_any_order(Sink &sink, uint16_t max) {
         uint16_t done = 0;
         uint16_t id;
         uint32_t len;
         while (done < max && read_used(id, len)) {
-            out[done++] = Used<Cookie>{state_[id].cookie, len};
+            sink(done++, state_[id].cookie, len);
             release(id);
         }
         return done;
@@ -284,7 +291,8 @@ private:
 
     // IN_ORDER: a used descriptor may carry the id of the last buffer of a batch; every
     // buffer before it in ring order completes too (length 0: only the last is known).
-    uint16_t collect_in_order(Used<Cookie> *out, uint16_t max) {
+    template <class Sink>
+    uint16_t collect_in_order(Sink &sink, uint16_t max) {
         uint16_t done = 0;
         while (done < max) {
             if (batch_end_ < 0) {
@@ -298,7 +306,7 @@ private:
             }
             const uint16_t head = last_used_; // oldest buffer's id is its head slot
             const bool last = head == batch_end_;
-            out[done++] = Used<Cookie>{state_[head].cookie, last ? batch_len_ : 0};
+            sink(done++, state_[head].cookie, last ? batch_len_ : 0);
             release(head);
             if (last) {
                 batch_end_ = -1;

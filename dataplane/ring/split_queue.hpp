@@ -155,6 +155,13 @@ public:
     // Collects up to max used buffers. Stops at the first invalid entry and marks the
     // queue broken; buffers returned before it are genuine.
     uint16_t collect(Used<Cookie> *out, uint16_t max) {
+        return collect_each(max, [out](uint16_t i, Cookie c, uint32_t len) { out[i] = Used<Cookie>{c, len}; });
+    }
+
+    // As collect(), handing each completion to sink(index, cookie, len) as it is checked,
+    // so a burst function consumes them in one pass with no intermediate array.
+    template <class Sink>
+    uint16_t collect_each(uint16_t max, Sink &&sink) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
@@ -164,7 +171,7 @@ public:
             this->mark_broken(Broken::used_idx_jump);
             return 0;
         }
-        return this->in_order_ ? collect_in_order(out, max, pending) : collect_any_order(out, max, pending);
+        return this->in_order_ ? collect_in_order(sink, max, pending) : collect_any_order(sink, max, pending);
     }
 
     // Used-buffer notifications from the device (interrupts / callfd kicks).
@@ -226,7 +233,8 @@ private:
         --in_flight_;
     }
 
-    uint16_t collect_any_order(Used<Cookie> *out, uint16_t max, uint16_t pending) {
+    template <class Sink>
+    uint16_t collect_any_order(Sink &sink, uint16_t max, uint16_t pending) {
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
@@ -236,7 +244,7 @@ private:
             if (!check_used(id, len)) [[unlikely]] {
                 break;
             }
-            out[done] = Used<Cookie>{state_[id].cookie, len};
+            sink(done, state_[id].cookie, len);
             release(static_cast<uint16_t>(id));
         }
         last_used_ += done;
@@ -248,7 +256,8 @@ private:
     // report: its used entry is not even read (the device may have written just the last
     // entry of a batch, and not touching the used ring saves the cache lines the device is
     // writing). A writable buffer's entry must name exactly that buffer.
-    uint16_t collect_in_order(Used<Cookie> *out, uint16_t max, uint16_t pending) {
+    template <class Sink>
+    uint16_t collect_in_order(Sink &sink, uint16_t max, uint16_t pending) {
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
@@ -266,7 +275,7 @@ private:
                     break;
                 }
             }
-            out[done] = Used<Cookie>{state_[head].cookie, len};
+            sink(done, state_[head].cookie, len);
             oldest_ = static_cast<uint16_t>((head + state_[head].ndesc) & mask_);
             release(head);
         }

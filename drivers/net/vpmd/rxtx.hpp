@@ -127,60 +127,48 @@ inline bool rx_first_buffer(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len) {
 
 // One buffer per packet: header + data in a single mbuf.
 template <class Ring>
-uint16_t rx_deliver(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, uint16_t got, rte_mbuf **out,
-                    bool filtering) {
-    uint16_t k = 0;
-    for (uint16_t i = 0; i < got; ++i) {
-        rte_mbuf *m = used[i].cookie;
-        if (rx_first_buffer(q, m, used[i].len)) {
-            rx_emit(q, m, filtering, out, k);
-        }
+inline void rx_deliver(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf **out, uint16_t &k, bool filtering) {
+    if (rx_first_buffer(q, m, len)) {
+        rx_emit(q, m, filtering, out, k);
     }
-    return k;
 }
 
 // MRG_RXBUF: the first buffer's header says how many buffers the packet spans; the rest
 // are chained behind it, possibly across bursts.
 template <class Ring>
-uint16_t rx_deliver_mrg(RxQueue<Ring> *q, const ring::Used<rte_mbuf *> *used, uint16_t got, rte_mbuf **out,
-                        bool filtering) {
-    uint16_t k = 0;
-    for (uint16_t i = 0; i < got; ++i) {
-        rte_mbuf *m = used[i].cookie;
-        const uint32_t len = used[i].len;
-        if (q->mrg_left == 0) {
-            if (!rx_first_buffer(q, m, len)) [[unlikely]] {
-                continue;
-            }
-            const auto *h = rte_pktmbuf_mtod_offset(m, const net::NetHdr *, -int(net_hdr_size));
-            const uint16_t nbuf = h->num_buffers;
-            if (nbuf == 0 || nbuf > q->size) [[unlikely]] {
-                ++q->stats.errors;
-                rte_pktmbuf_free(m);
-                continue;
-            }
-            if (nbuf == 1) {
-                rx_emit(q, m, filtering, out, k);
-                continue;
-            }
-            q->mrg_head = q->mrg_tail = m;
-            q->mrg_left = uint16_t(nbuf - 1);
-            continue;
+inline void rx_deliver_mrg(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf **out, uint16_t &k,
+                           bool filtering) {
+    if (q->mrg_left == 0) {
+        if (!rx_first_buffer(q, m, len)) [[unlikely]] {
+            return;
         }
-        // Continuation buffers carry data from their first byte.
-        m->data_off = RTE_PKTMBUF_HEADROOM - net_hdr_size;
-        m->data_len = uint16_t(len);
-        rte_mbuf *head = q->mrg_head;
-        q->mrg_tail->next = m;
-        q->mrg_tail = m;
-        ++head->nb_segs;
-        head->pkt_len += len;
-        if (--q->mrg_left == 0) {
-            q->mrg_head = q->mrg_tail = nullptr;
-            rx_emit(q, head, filtering, out, k);
+        const auto *h = rte_pktmbuf_mtod_offset(m, const net::NetHdr *, -int(net_hdr_size));
+        const uint16_t nbuf = h->num_buffers;
+        if (nbuf == 0 || nbuf > q->size) [[unlikely]] {
+            ++q->stats.errors;
+            rte_pktmbuf_free(m);
+            return;
         }
+        if (nbuf == 1) {
+            rx_emit(q, m, filtering, out, k);
+            return;
+        }
+        q->mrg_head = q->mrg_tail = m;
+        q->mrg_left = uint16_t(nbuf - 1);
+        return;
     }
-    return k;
+    // Continuation buffers carry data from their first byte.
+    m->data_off = RTE_PKTMBUF_HEADROOM - net_hdr_size;
+    m->data_len = uint16_t(len);
+    rte_mbuf *head = q->mrg_head;
+    q->mrg_tail->next = m;
+    q->mrg_tail = m;
+    ++head->nb_segs;
+    head->pkt_len += len;
+    if (--q->mrg_left == 0) {
+        q->mrg_head = q->mrg_tail = nullptr;
+        rx_emit(q, head, filtering, out, k);
+    }
 }
 
 template <class Ring, dma::AddrMode Mode, bool Mrg>
@@ -190,19 +178,16 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb) {
         return 0;
     }
     const bool filtering = q->filter->active || q->filter->vlan_active;
+    // Each completion is checked by the ring and delivered in the same pass; a packet
+    // needs at least one buffer, so `nb` buffers never yield more than `nb` packets.
     uint16_t n = 0;
-    ring::Used<rte_mbuf *> used[step_max];
-    while (n < nb) {
-        const uint16_t want = uint16_t(std::min<uint32_t>(nb - n, step_max));
-        const uint16_t got = q->ring.collect(used, want);
-        if (got == 0) {
-            break;
+    q->ring.collect_each(nb, [&](uint16_t, rte_mbuf *m, uint32_t len) {
+        if constexpr (Mrg) {
+            rx_deliver_mrg(q, m, len, pkts, n, filtering);
+        } else {
+            rx_deliver(q, m, len, pkts, n, filtering);
         }
-        n += Mrg ? rx_deliver_mrg(q, used, got, pkts + n, filtering) : rx_deliver(q, used, got, pkts + n, filtering);
-        if (got < want) {
-            break;
-        }
-    }
+    });
     rx_refill<Ring, Mode>(q);
     q->gate.leave();
     return n;
