@@ -401,7 +401,6 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
     info->default_rxportconf.burst_size = 32;
     info->default_txportconf.burst_size = 32;
     info->speed_capa = RTE_ETH_LINK_SPEED_FIXED;
-    info->dev_capa &= ~RTE_ETH_DEV_CAPA_FLOW_RULE_KEEP;
     return 0;
 }
 

@@ -15,7 +15,8 @@
 
 namespace vpmd::pmd {
 
-// Packets handled per internal step; rx/tx bursts larger than this loop.
+// Buffers handled per internal step (stack arrays of tx gathering, refill and reclaim);
+// larger tx bursts loop.
 inline constexpr uint16_t step_max = 64;
 // Rx refill waits until this many descriptors are free, so refills are batched.
 inline constexpr uint16_t refill_batch = 32;
