@@ -30,7 +30,7 @@ std::string usage() {
            "  --size=64[,...]           frame sizes (64..9000)\n"
            "  --dir=loopback[,txonly,rxonly]\n"
            "  --queues=1[,...]          queue pairs (1..8)\n"
-           "  --repeats=3 --seconds=1   runs per scenario and driver (median, min, max)\n"
+           "  --repeats=5 --seconds=1   runs per scenario and driver (median, min, max)\n"
            "  --packets=N               fixed packet count per run (for valgrind --tool=callgrind)\n"
            "  --single-thread           driver and device alternate on one lcore (deterministic; see\n"
            "                            scripts/callgrind-pmd.sh for instructions per packet)\n"

@@ -35,7 +35,7 @@ TEST(PerfOptions, Defaults) {
     EXPECT_EQ(o.sizes, std::vector<uint32_t>{64});
     EXPECT_EQ(o.dirs, std::vector<Direction>{Direction::loopback});
     EXPECT_EQ(o.queues, std::vector<uint16_t>{1});
-    EXPECT_EQ(o.repeats, 3u);
+    EXPECT_EQ(o.repeats, 5u);
     EXPECT_DOUBLE_EQ(o.seconds, 1.0);
     EXPECT_EQ(o.packets, 0u);
     EXPECT_EQ(o.ring_size, 256u);
