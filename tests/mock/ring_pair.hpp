@@ -88,4 +88,25 @@ private:
     ArenaTranslator tr_{};
 };
 
+// One buffer through both views and back, with every notify/interrupt decision taken:
+// moves all indices (and packed wrap counters) one step. Returns false on any hiccup.
+template <class Pair>
+bool round_trip_one(Pair &p) {
+    const Segment s = p.seg(0, 64, true);
+    uint32_t ck = 0;
+    typename Pair::Chain c;
+    Used<uint32_t> out[1];
+    if (p.q.add_burst(&s, &ck, 1) != 1) {
+        return false;
+    }
+    p.q.publish();
+    (void)p.q.needs_notify();
+    if (!p.dev.take(c) || !p.dev.put_used(c, 0)) {
+        return false;
+    }
+    p.dev.publish_used();
+    (void)p.dev.needs_interrupt();
+    return p.q.collect(out, 1) == 1;
+}
+
 } // namespace vpmd::test

@@ -25,19 +25,8 @@ uint16_t off_wrap(uint64_t pos, uint32_t size) {
 }
 
 void advance(Pair &p, uint64_t steps) {
-    const Segment s = p.seg(0, 64, true);
-    uint32_t ck = 0;
-    Pair::Chain c;
-    Used<uint32_t> out[1];
     for (uint64_t i = 0; i < steps; ++i) {
-        ASSERT_EQ(p.q.add_burst(&s, &ck, 1), 1);
-        p.q.publish();
-        (void)p.q.needs_notify();
-        ASSERT_TRUE(p.dev.take(c));
-        ASSERT_TRUE(p.dev.put_used(c, 0));
-        p.dev.publish_used();
-        (void)p.dev.needs_interrupt();
-        ASSERT_EQ(p.q.collect(out, 1), 1);
+        ASSERT_TRUE(round_trip_one(p));
     }
 }
 } // namespace

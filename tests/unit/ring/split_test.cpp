@@ -22,19 +22,8 @@ uint16_t *used_event_of(Pair &p, uint32_t size) {
 
 // Moves both sides' indices to `start` by posting/completing one buffer at a time.
 void advance_to(Pair &p, uint16_t start) {
-    const Segment s = p.seg(0, 64, true);
-    uint32_t ck = 0;
-    Pair::Chain c;
-    Used<uint32_t> out[1];
     while (p.q.avail_index() != start) {
-        ASSERT_EQ(p.q.add_burst(&s, &ck, 1), 1);
-        p.q.publish();
-        (void)p.q.needs_notify();
-        ASSERT_TRUE(p.dev.take(c));
-        ASSERT_TRUE(p.dev.put_used(c, 0));
-        p.dev.publish_used();
-        (void)p.dev.needs_interrupt();
-        ASSERT_EQ(p.q.collect(out, 1), 1);
+        ASSERT_TRUE(round_trip_one(p));
     }
 }
 } // namespace
