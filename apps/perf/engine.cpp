@@ -222,16 +222,17 @@ struct DriverLoop {
     uint32_t size = 64;
     rte_mempool *mp = nullptr;
     const std::vector<uint8_t> *tmpl = nullptr;
-    double seconds = 1;
-    uint64_t fixed_packets = 0;
     DeviceLoop *inline_device = nullptr; // single-thread mode: step the device here
 
     Verify verify;
     std::vector<uint64_t> latency_tsc;
     uint64_t packets = 0, busy_tsc = 0, measured_tsc = 0;
     uint64_t inflight[max_queues] = {};
+    uint64_t tx_seq[max_queues] = {};
+    SeqCheck rx_seq[max_queues];
+    uint64_t slice_start = 0; // latency: only packets sent in this slice (not parked over another's)
 
-    uint16_t send(uint16_t q, uint64_t &seq, bool limit) {
+    uint16_t send(uint16_t q, bool limit) {
         uint16_t k = burst;
         if (limit) {
             k = uint16_t(std::min<uint64_t>(k, window_per_queue - std::min<uint64_t>(inflight[q], window_per_queue)));
@@ -239,26 +240,27 @@ struct DriverLoop {
         rte_mbuf *pkts[512];
         uint16_t built = 0;
         for (; built < k; ++built) {
-            pkts[built] = make_packet(mp, *tmpl, size, seq + built);
+            pkts[built] = make_packet(mp, *tmpl, size, tx_seq[q] + built);
             if (pkts[built] == nullptr) {
                 break;
             }
         }
         const uint16_t sent = built ? rte_eth_tx_burst(port, q, pkts, built) : 0;
         rte_pktmbuf_free_bulk(pkts + sent, built - sent); // their numbers are reused
-        seq += sent;
+        tx_seq[q] += sent;
         inflight[q] += sent;
         return sent;
     }
 
-    uint16_t receive(uint16_t q, SeqCheck &seqs, bool measuring) {
+    uint16_t receive(uint16_t q, bool measuring) {
         rte_mbuf *pkts[512];
         const uint16_t n = rte_eth_rx_burst(port, q, pkts, burst);
         const uint64_t now = rte_rdtsc();
         PerfHdr h;
         for (uint16_t i = 0; i < n; ++i) {
-            if (verify.check(pkts[i], seqs, h) && measuring && dir == Direction::loopback &&
-                h.seq % latency_sample_every == 0 && latency_tsc.size() < max_latency_samples) {
+            if (verify.check(pkts[i], rx_seq[q], h) && measuring && dir == Direction::loopback &&
+                h.seq % latency_sample_every == 0 && h.tsc >= slice_start &&
+                latency_tsc.size() < max_latency_samples) {
                 latency_tsc.push_back(now - h.tsc);
             }
         }
@@ -267,73 +269,76 @@ struct DriverLoop {
         return n;
     }
 
-    void run() {
-        latency_tsc.reserve(max_latency_samples);
-        uint64_t tx_seq[max_queues] = {};
-        SeqCheck rx_seq[max_queues];
-        const uint64_t hz = rte_get_tsc_hz();
-        const uint64_t t0 = rte_rdtsc();
-        // A fixed packet count (callgrind) counts every packet: no warm-up by time.
-        const uint64_t warm_end = fixed_packets != 0 ? t0 : t0 + uint64_t(warmup_seconds * double(hz));
-        const uint64_t end = warm_end + uint64_t(seconds * double(hz));
-        bool measuring = false;
-        uint64_t measure_start = 0;
-        for (uint64_t iter = 0;; ++iter) {
+    // Polls until TSC `end`, or until `until_packets` are counted when that is not 0.
+    // Packets, busy cycles and elapsed time count only when `measuring`.
+    void run_slice(uint64_t end, bool measuring, uint64_t until_packets = 0) {
+        slice_start = rte_rdtsc();
+        for (;;) {
             const uint64_t s = rte_rdtsc();
             uint32_t work = 0;
+            uint64_t counted = 0;
             for (uint16_t q = 0; q < queues; ++q) {
                 if (dir != Direction::rxonly) {
-                    const uint16_t sent = send(q, tx_seq[q], dir == Direction::loopback);
+                    const uint16_t sent = send(q, dir == Direction::loopback);
                     work += sent;
-                    if (measuring && dir == Direction::txonly) {
-                        packets += sent;
-                    }
+                    counted += dir == Direction::txonly ? sent : 0;
                 }
                 if (dir != Direction::txonly) {
-                    const uint16_t got = receive(q, rx_seq[q], measuring);
+                    const uint16_t got = receive(q, measuring);
                     work += got;
-                    if (measuring) {
-                        packets += got;
-                    }
+                    counted += got;
                 }
             }
             const uint64_t e = rte_rdtsc();
             if (inline_device != nullptr) {
                 (void)inline_device->poll();
             }
-            if (measuring && work != 0) {
-                busy_tsc += e - s;
+            if (measuring) {
+                packets += counted;
+                busy_tsc += work != 0 ? e - s : 0;
             }
-            if (!measuring && e >= warm_end) {
-                measuring = true;
-                measure_start = e;
-            }
-            if (measuring && ((fixed_packets != 0 && packets >= fixed_packets) || (fixed_packets == 0 && e >= end))) {
-                measured_tsc = e - measure_start;
-                break;
+            if (until_packets != 0 ? packets >= until_packets : e >= end) {
+                if (measuring) {
+                    measured_tsc += e - slice_start;
+                }
+                return;
             }
         }
-        // Loopback: everything sent must come back; what does not within a second is lost.
-        if (dir == Direction::loopback) {
-            const uint64_t drain_end = rte_rdtsc() + hz;
-            auto outstanding = [&] {
-                uint64_t n = 0;
-                for (uint16_t q = 0; q < queues; ++q) {
-                    n += inflight[q];
-                }
-                return n;
-            };
-            while (outstanding() != 0 && rte_rdtsc() < drain_end) {
-                if (inline_device != nullptr) {
-                    (void)inline_device->poll();
-                }
-                for (uint16_t q = 0; q < queues; ++q) {
-                    receive(q, rx_seq[q], false);
-                    rte_eth_tx_burst(port, q, nullptr, 0);
-                }
-            }
-            verify.lost += outstanding();
+    }
+
+    // Loopback: everything sent must come back; what does not within a second is lost.
+    void drain() {
+        if (dir != Direction::loopback) {
+            return;
         }
+        const uint64_t drain_end = rte_rdtsc() + rte_get_tsc_hz();
+        auto outstanding = [&] {
+            uint64_t n = 0;
+            for (uint16_t q = 0; q < queues; ++q) {
+                n += inflight[q];
+            }
+            return n;
+        };
+        while (outstanding() != 0 && rte_rdtsc() < drain_end) {
+            if (inline_device != nullptr) {
+                (void)inline_device->poll();
+            }
+            for (uint16_t q = 0; q < queues; ++q) {
+                receive(q, false);
+                rte_eth_tx_burst(port, q, nullptr, 0);
+            }
+        }
+        verify.lost += outstanding();
+    }
+};
+
+// The device lcore serves the pair whose driver is being measured; the driver lcore
+// switches it at each slice. The others keep their ring state untouched meanwhile.
+struct DeviceSwitch {
+    std::atomic<DeviceLoop *> active{nullptr};
+    uint32_t poll() noexcept {
+        DeviceLoop *d = active.load(std::memory_order_acquire);
+        return d != nullptr ? d->poll() : 0;
     }
 };
 
@@ -389,113 +394,77 @@ double percentile(std::vector<uint64_t> &v, double p, uint64_t hz) {
 
 } // namespace
 
-RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double seconds, uint64_t packets) {
-    RunResult r;
-    const uint32_t id = ++ctx.run_id;
-    const std::string sock = "/tmp/vpmd-perf-" + std::to_string(getpid()) + "-" + std::to_string(id) + ".sock";
-    const std::string vhost = "net_vhost_perf" + std::to_string(id);
-    const std::string drv = (d == Driver::vpmd ? "net_vpmd_perf" : "net_virtio_user_perf") + std::to_string(id);
-    const std::string q = std::to_string(s.queues);
-    const std::string drv_args = "path=" + sock + ",queues=" + q + ",queue_size=" + std::to_string(ctx.ring_size) +
-                                 ",packed_vq=" + std::to_string(s.layout == "packed") +
-                                 ",in_order=" + std::to_string(s.in_order) + ",mrg_rxbuf=" + std::to_string(s.mrg);
-    unlink(sock.c_str());
-    auto cleanup = [&] {
+namespace {
+
+// One driver under test and the net_vhost port that is its device.
+struct Pair {
+    Driver driver = Driver::vpmd;
+    std::string sock, vhost, drv;
+    uint16_t vport = 0, dport = 0;
+    DeviceLoop dev;
+    DriverLoop loop;
+    std::string error;
+
+    void remove() {
         remove_port(drv);
         remove_port(vhost);
         unlink(sock.c_str());
-    };
-    uint16_t vport = 0, dport = 0;
-    if (rte_vdev_init(vhost.c_str(), ("iface=" + sock + ",queues=" + q).c_str()) != 0 ||
-        rte_eth_dev_get_port_by_name(vhost.c_str(), &vport) != 0 ||
-        configure(vport, s.queues, ctx.device_pool, 1024, s.size) != 0) {
-        r.error = "device (net_vhost) bring-up failed";
-        cleanup();
-        return r;
     }
-    if (rte_vdev_init(drv.c_str(), drv_args.c_str()) != 0 || rte_eth_dev_get_port_by_name(drv.c_str(), &dport) != 0 ||
-        configure(dport, s.queues, ctx.driver_pool, uint16_t(ctx.ring_size), s.size) != 0) {
-        r.error = std::string(to_string(d)) + " bring-up failed (" + drv_args + ")";
-        cleanup();
-        return r;
+};
+
+// Brings up the device port, then hot-plugs the driver on its socket; false with p.error.
+bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
+    const uint32_t id = ++ctx.run_id;
+    p.sock = "/tmp/vpmd-perf-" + std::to_string(getpid()) + "-" + std::to_string(id) + ".sock";
+    p.vhost = "net_vhost_perf" + std::to_string(id);
+    p.drv = (p.driver == Driver::vpmd ? "net_vpmd_perf" : "net_virtio_user_perf") + std::to_string(id);
+    const std::string q = std::to_string(s.queues);
+    const std::string drv_args = "path=" + p.sock + ",queues=" + q + ",queue_size=" + std::to_string(ctx.ring_size) +
+                                 ",packed_vq=" + std::to_string(s.layout == "packed") +
+                                 ",in_order=" + std::to_string(s.in_order) + ",mrg_rxbuf=" + std::to_string(s.mrg);
+    unlink(p.sock.c_str());
+    if (rte_vdev_init(p.vhost.c_str(), ("iface=" + p.sock + ",queues=" + q).c_str()) != 0 ||
+        rte_eth_dev_get_port_by_name(p.vhost.c_str(), &p.vport) != 0 ||
+        configure(p.vport, s.queues, ctx.device_pool, 1024, s.size) != 0) {
+        p.error = "device (net_vhost) bring-up failed";
+        return false;
+    }
+    if (rte_vdev_init(p.drv.c_str(), drv_args.c_str()) != 0 ||
+        rte_eth_dev_get_port_by_name(p.drv.c_str(), &p.dport) != 0 ||
+        configure(p.dport, s.queues, ctx.driver_pool, uint16_t(ctx.ring_size), s.size) != 0) {
+        p.error = std::string(to_string(p.driver)) + " bring-up failed (" + drv_args + ")";
+        return false;
     }
     const auto deadline = std::chrono::steady_clock::now() + link_wait;
-    while (!(link_up(dport) && link_up(vport)) && std::chrono::steady_clock::now() < deadline) {
+    while (!(link_up(p.dport) && link_up(p.vport)) && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(1ms);
     }
-    if (!(link_up(dport) && link_up(vport))) {
-        r.error = "links did not come up";
-        cleanup();
-        return r;
+    if (!(link_up(p.dport) && link_up(p.vport))) {
+        p.error = "links did not come up";
+        return false;
     }
+    return true;
+}
 
-    std::vector<uint8_t> tmpl(s.size);
-    build_template(tmpl.data(), s.size);
-    DeviceLoop dev;
-    dev.port = vport;
-    dev.queues = s.queues;
-    dev.dir = s.dir;
-    dev.size = s.size;
-    dev.mp = ctx.device_pool;
-    dev.tmpl = &tmpl;
-    dev.corrupt_every = ctx.corrupt_every;
-    // The device side runs on the runtime the forwarding app uses: one worker, one poller.
-    runtime::EalLauncher launcher;
-    runtime::Runtime rt(launcher);
-    if (!ctx.single_thread) {
-        if (auto st = rt.add_worker(ctx.device_lcore, {runtime::make_poller(dev, "vhost device")}); !st) {
-            r.error = "device lcore: " + st.error();
-            cleanup();
-            return r;
-        }
-        if (auto st = rt.start(); !st) {
-            r.error = "device lcore: " + st.error();
-            cleanup();
-            return r;
-        }
-    }
-
-    DriverLoop drvl;
-    drvl.port = dport;
-    drvl.queues = s.queues;
-    drvl.dir = s.dir;
-    drvl.burst = s.burst;
-    drvl.size = s.size;
-    drvl.mp = ctx.driver_pool;
-    drvl.tmpl = &tmpl;
-    drvl.seconds = seconds;
-    drvl.fixed_packets = packets;
-    drvl.inline_device = ctx.single_thread ? &dev : nullptr;
-    drvl.run(); // on this lcore (the driver lcore)
-
-    if (!ctx.single_thread) {
-        rt.stop(); // returns once the worker loop has ended
-    }
-    dev.release();
-    if (s.dir == Direction::rxonly) {
-        // Whatever the device had already queued still arrives: drain it unchecked.
-        rte_mbuf *pkts[64];
-        for (int i = 0; i < 1000; ++i) {
-            for (uint16_t qi = 0; qi < s.queues; ++qi) {
-                rte_pktmbuf_free_bulk(pkts, rte_eth_rx_burst(dport, qi, pkts, 64));
-            }
-        }
-    }
-    cleanup();
-
+RunResult result_of(const Pair &p, uint32_t size) {
+    RunResult r;
+    const DriverLoop &l = p.loop;
     const uint64_t hz = rte_get_tsc_hz();
-    r.packets = drvl.packets;
-    r.seconds = double(drvl.measured_tsc) / double(hz);
+    r.packets = l.packets;
+    r.seconds = double(l.measured_tsc) / double(hz);
     r.mpps = r.seconds > 0 ? double(r.packets) / r.seconds / 1e6 : 0;
-    r.gbps = r.mpps * s.size * 8 / 1e3;
-    r.cycles_per_packet = r.packets ? double(drvl.busy_tsc) / double(r.packets) : 0;
-    r.p50_us = percentile(drvl.latency_tsc, 0.50, hz);
-    r.p99_us = percentile(drvl.latency_tsc, 0.99, hz);
-    r.p999_us = percentile(drvl.latency_tsc, 0.999, hz);
-    r.lost = drvl.verify.lost + dev.verify.lost;
-    r.reordered = drvl.verify.reordered + dev.verify.reordered;
-    r.corrupted = drvl.verify.corrupted + dev.verify.corrupted;
-    if (r.packets == 0) {
+    r.gbps = r.mpps * size * 8 / 1e3;
+    r.cycles_per_packet = r.packets ? double(l.busy_tsc) / double(r.packets) : 0;
+    std::vector<uint64_t> lat = l.latency_tsc;
+    r.p50_us = percentile(lat, 0.50, hz);
+    r.p99_us = percentile(lat, 0.99, hz);
+    r.p999_us = percentile(lat, 0.999, hz);
+    r.lost = l.verify.lost + p.dev.verify.lost;
+    r.reordered = l.verify.reordered + p.dev.verify.reordered;
+    r.corrupted = l.verify.corrupted + p.dev.verify.corrupted;
+    if (!p.error.empty()) {
+        r.error = p.error;
+    } else if (r.packets == 0) {
         r.error = "no packets moved";
     } else if (r.lost || r.reordered || r.corrupted) {
         r.error = "integrity: " + std::to_string(r.lost) + " lost, " + std::to_string(r.reordered) + " reordered, " +
@@ -504,6 +473,107 @@ RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double s
         r.ok = true;
     }
     return r;
+}
+
+} // namespace
+
+std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const std::vector<Driver> &drivers,
+                                    const Timing &t) {
+    std::vector<Pair> pairs(drivers.size());
+    std::vector<uint8_t> tmpl(s.size);
+    build_template(tmpl.data(), s.size);
+    bool up = true;
+    for (size_t i = 0; i < pairs.size() && up; ++i) {
+        Pair &p = pairs[i];
+        p.driver = drivers[i];
+        up = bring_up(ctx, s, p);
+        p.dev.port = p.vport;
+        p.dev.queues = s.queues;
+        p.dev.dir = s.dir;
+        p.dev.size = s.size;
+        p.dev.mp = ctx.device_pool;
+        p.dev.tmpl = &tmpl;
+        p.dev.corrupt_every = ctx.corrupt_every;
+        DriverLoop &l = p.loop;
+        l.port = p.dport;
+        l.queues = s.queues;
+        l.dir = s.dir;
+        l.burst = s.burst;
+        l.size = s.size;
+        l.mp = ctx.driver_pool;
+        l.tmpl = &tmpl;
+        l.inline_device = ctx.single_thread ? &p.dev : nullptr;
+        l.latency_tsc.reserve(max_latency_samples);
+    }
+    // The device side runs on the runtime the forwarding app uses: one worker, one poller.
+    DeviceSwitch sw;
+    runtime::EalLauncher launcher;
+    runtime::Runtime rt(launcher);
+    if (up && !ctx.single_thread) {
+        auto st = rt.add_worker(ctx.device_lcore, {runtime::make_poller(sw, "vhost device")});
+        if (st) {
+            st = rt.start();
+        }
+        if (!st) {
+            for (Pair &p : pairs) {
+                p.error = "device lcore: " + st.error();
+            }
+            up = false;
+        }
+    }
+    if (up) {
+        const uint64_t hz = rte_get_tsc_hz();
+        auto slice = [&](Pair &p, double secs, bool measuring, uint64_t until = 0) {
+            sw.active.store(&p.dev, std::memory_order_release);
+            p.loop.run_slice(rte_rdtsc() + uint64_t(secs * double(hz)), measuring, until);
+        };
+        if (t.packets != 0) {
+            // A fixed packet count (callgrind) counts every packet: no warm-up, one pass each.
+            for (Pair &p : pairs) {
+                slice(p, 0, true, t.packets);
+            }
+        } else {
+            for (Pair &p : pairs) {
+                slice(p, warmup_seconds, false);
+            }
+            // Interleaved slices: a phase of the machine (seconds long) hits every driver alike.
+            const double step = t.slice_seconds > 0 ? std::min(t.slice_seconds, t.seconds) : t.seconds;
+            for (double done = 0; done < t.seconds - 1e-9; done += step) {
+                const double len = std::min(step, t.seconds - done);
+                for (Pair &p : pairs) {
+                    slice(p, len, true);
+                }
+            }
+        }
+        for (Pair &p : pairs) {
+            sw.active.store(&p.dev, std::memory_order_release);
+            p.loop.drain();
+        }
+    }
+    if (up && !ctx.single_thread) {
+        rt.stop(); // returns once the worker loop has ended
+    }
+    for (Pair &p : pairs) {
+        p.dev.release();
+        if (up && s.dir == Direction::rxonly) {
+            // Whatever the device had already queued still arrives: drain it unchecked.
+            rte_mbuf *pkts[64];
+            for (int i = 0; i < 1000; ++i) {
+                for (uint16_t qi = 0; qi < s.queues; ++qi) {
+                    rte_pktmbuf_free_bulk(pkts, rte_eth_rx_burst(p.dport, qi, pkts, 64));
+                }
+            }
+        }
+        p.remove();
+    }
+    std::vector<RunResult> out;
+    for (Pair &p : pairs) {
+        if (p.error.empty() && !up) {
+            p.error = "not run: another driver's bring-up failed";
+        }
+        out.push_back(result_of(p, s.size));
+    }
+    return out;
 }
 
 } // namespace vpmd::perf

@@ -1,6 +1,6 @@
-// vpmd-perf engine: for one scenario and one driver, bring up the in-process device
-// (DPDK's vhost library through net_vhost, on its own lcore) and the driver port, run the
-// driver loop, check every packet, and tear everything down.
+// vpmd-perf engine: for one scenario, bring up one in-process device per driver under
+// test (DPDK's vhost library through net_vhost, served from its own lcore) and the driver
+// ports, run the driver loops in interleaved slices, check every packet, tear down.
 #pragma once
 
 #include <rte_mempool.h>
@@ -8,24 +8,19 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "apps/perf/options.hpp"
+#include "apps/perf/report.hpp"
 
 namespace vpmd::perf {
 
 enum class Driver { vpmd, virtio_user };
 const char *to_string(Driver d);
 
-struct RunResult {
-    bool ok = false;
-    std::string error;       // why the run failed (bring-up, integrity ...)
-    uint64_t packets = 0;    // counted in the measured window
+// One driver's run: the report's sample plus how long it was measured.
+struct RunResult : Sample {
     double seconds = 0;
-    double mpps = 0;
-    double gbps = 0;
-    double cycles_per_packet = 0; // driver lcore: busy TSC / packets
-    double p50_us = 0, p99_us = 0, p999_us = 0; // loopback round trip
-    uint64_t lost = 0, reordered = 0, corrupted = 0;
 };
 
 struct EngineContext {
@@ -41,6 +36,15 @@ struct EngineContext {
     bool single_thread = false;
 };
 
-RunResult run_scenario(EngineContext &ctx, const Scenario &s, Driver d, double seconds, uint64_t packets);
+struct Timing {
+    double seconds = 1;        // measured time per driver
+    double slice_seconds = 0;  // drivers take turns this long (0: one turn each)
+    uint64_t packets = 0;      // instead of time: a fixed count per driver, one turn each
+};
+
+// One run of every driver in `drivers` (results in that order). All ports are up for the
+// whole run and the drivers take turns, so a slow phase of the machine hits them alike.
+std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const std::vector<Driver> &drivers,
+                                    const Timing &t);
 
 } // namespace vpmd::perf

@@ -1,6 +1,7 @@
 // vpmd-perf: a self-contained benchmark. It starts its own device side (DPDK's vhost
 // library, in process, on another lcore) and measures net_vpmd, and with --compare DPDK's
-// net_virtio_user on the same device with the same settings, alternating runs.
+// net_virtio_user on its own identical device with the same settings, the two taking turns
+// in short slices within each run.
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -203,29 +204,21 @@ int main(int argc, char **argv) {
             rows[di].driver = to_string(drivers[di]);
             rows[di].size = s.size;
         }
-        // Alternate the drivers run by run so slow phases of a noisy machine hit both.
+        // Every run interleaves the drivers in short slices so slow phases hit both alike.
+        Timing t;
+        t.seconds = o.seconds;
+        t.slice_seconds = o.slice_seconds;
+        t.packets = o.packets;
         for (uint32_t r = 0; r < o.repeats; ++r) {
+            const std::vector<RunResult> res = run_scenario(ctx, s, drivers, t);
             for (size_t di = 0; di < drivers.size(); ++di) {
-                const RunResult res = run_scenario(ctx, s, drivers[di], o.seconds, o.packets);
-                Sample smp;
-                smp.ok = res.ok;
-                smp.error = res.error;
-                smp.mpps = res.mpps;
-                smp.gbps = res.gbps;
-                smp.cycles_per_packet = res.cycles_per_packet;
-                smp.p50_us = res.p50_us;
-                smp.p99_us = res.p99_us;
-                smp.p999_us = res.p999_us;
-                smp.packets = res.packets;
-                smp.lost = res.lost;
-                smp.reordered = res.reordered;
-                smp.corrupted = res.corrupted;
-                rows[di].runs.push_back(smp);
+                const RunResult &x = res[di];
+                rows[di].runs.push_back(x); // the sample part
                 std::printf("[%3zu/%zu] %-40s %-16s run %u/%u: %8.2f Mpps %s\n", ++done, total, s.name().c_str(),
-                            to_string(drivers[di]), r + 1, o.repeats, res.mpps,
-                            res.ok ? "ok" : ("FAILED: " + res.error).c_str());
-                std::fflush(stdout);
+                            to_string(drivers[di]), r + 1, o.repeats, x.mpps,
+                            x.ok ? "ok" : ("FAILED: " + x.error).c_str());
             }
+            std::fflush(stdout);
         }
         rep.rows.insert(rep.rows.end(), rows.begin(), rows.end());
     }

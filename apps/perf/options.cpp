@@ -22,7 +22,7 @@ std::string Scenario::name() const {
 
 std::string usage() {
     return "usage: vpmd-perf [EAL args --] [options]\n"
-           "  --compare                 also run DPDK's net_virtio_user on the same device, alternating\n"
+           "  --compare                 also run DPDK's net_virtio_user on an identical device, in turns\n"
            "  --layout=split,packed     ring layouts\n"
            "  --in-order=1[,0]          IN_ORDER on/off\n"
            "  --mrg=1[,0]               MRG_RXBUF on/off (9000-byte frames need 1)\n"
@@ -31,6 +31,8 @@ std::string usage() {
            "  --dir=loopback[,txonly,rxonly]\n"
            "  --queues=1[,...]          queue pairs (1..8)\n"
            "  --repeats=5 --seconds=1   runs per scenario and driver (median, min, max)\n"
+           "  --slice=0.05              within a run the drivers take turns this long (seconds;\n"
+           "                            0 = one turn each)\n"
            "  --packets=N               fixed packet count per run (for valgrind --tool=callgrind)\n"
            "  --single-thread           driver and device alternate on one lcore (deterministic; see\n"
            "                            scripts/callgrind-pmd.sh for instructions per packet)\n"
@@ -69,6 +71,17 @@ bool parse_list(std::string_view s, std::vector<T> &out, F &&one) {
         }
         s = s.substr(c + 1);
     }
+}
+
+// A duration in seconds, at most an hour; zero only when allowed. Rejects nan.
+bool parse_seconds(std::string_view v, bool zero_ok, double &out) {
+    double s = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+    if (ec != std::errc() || p != v.data() + v.size() || !((s > 0 || (zero_ok && s == 0)) && s <= 3600)) {
+        return false;
+    }
+    out = s;
+    return true;
 }
 
 bool parse_bool(std::string_view s, bool &b) {
@@ -167,12 +180,13 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
                 return bad("1..100");
             }
         } else if (key == "--seconds") {
-            double s = 0;
-            const auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), s);
-            if (ec != std::errc() || p != val.data() + val.size() || !(s > 0 && s <= 3600)) { // rejects nan
+            if (!parse_seconds(val, false, o.seconds)) {
                 return bad("0 < seconds <= 3600");
             }
-            o.seconds = s;
+        } else if (key == "--slice") {
+            if (!parse_seconds(val, true, o.slice_seconds)) {
+                return bad("0 <= seconds <= 3600");
+            }
         } else if (key == "--packets") {
             if (!parse_num<uint64_t>(val, 1, uint64_t(1) << 40, o.packets)) {
                 return bad("1..2^40");

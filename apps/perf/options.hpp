@@ -32,6 +32,9 @@ struct Options {
     std::vector<uint16_t> queues{1};
     uint32_t repeats = 5; // the machine is bimodal: 5 runs give the median a majority
     double seconds = 1.0;
+    // Drivers take turns this long within a run: much shorter than the machine's speed
+    // phases (seconds), much longer than a switch (microseconds).
+    double slice_seconds = 0.05;
     uint64_t packets = 0; // fixed count per run (callgrind); 0 = timed
     uint32_t ring_size = 256;
     bool compare = false;   // also run DPDK's net_virtio_user

@@ -174,6 +174,23 @@ def test_directions():
     r = run_perf("dirs", ["--compare", "--layout=split", "--dir=txonly,rxonly", "--repeats=1", "--seconds=0.2"])
     check_compare_run(r, ["split"], ["txonly", "rxonly"], 1)
 
+def test_turns():
+    # One turn each (--slice=0) and many short turns give complete, consistent reports.
+    for tag, slice_arg in (("turn1", "--slice=0"), ("turns", "--slice=0.01")):
+        r = run_perf(tag, ["--compare", "--layout=packed", "--dir=loopback,rxonly", "--repeats=1", "--seconds=0.2",
+                           slice_arg])
+        check_compare_run(r, ["packed"], ["loopback", "rxonly"], 1)
+
+def test_fixed_packets():
+    # The callgrind mode: a fixed count per driver on one lcore, every packet checked.
+    n = 3000
+    r = run_perf("fixed", ["--compare", "--layout=split", "--dir=loopback,txonly,rxonly", "--repeats=1",
+                           "--single-thread", "--packets=%d" % n])
+    check_compare_run(r, ["split"], ["loopback", "txonly", "rxonly"], 1)
+    for row in r.js["results"]:
+        got = row["runs"][0]["packets"]
+        assert n <= got < n + 64, "%s %s: %d packets for --packets=%d" % (row["scenario"], row["driver"], got, n)
+
 def test_corrupt():
     r = run_perf("corrupt", ["--compare", "--layout=split", "--dir=loopback,txonly,rxonly", "--repeats=1",
                              "--seconds=0.2", "--corrupt-every=1000"])

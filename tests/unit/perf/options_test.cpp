@@ -54,13 +54,14 @@ TEST(PerfOptions, Defaults) {
 TEST(PerfOptions, ScalarsAndFlags) {
     Options o;
     std::string err;
-    ASSERT_TRUE(parse({"--compare", "--repeats=5", "--seconds=0.25", "--packets=1000", "--ring-size=1024",
+    ASSERT_TRUE(parse({"--compare", "--repeats=5", "--seconds=0.25", "--slice=0.02", "--packets=1000", "--ring-size=1024",
                        "--corrupt-every=7", "--csv=a.csv", "--json=b.json", "--svg=c.svg"},
                       o, err))
         << err;
     EXPECT_TRUE(o.compare);
     EXPECT_EQ(o.repeats, 5u);
     EXPECT_DOUBLE_EQ(o.seconds, 0.25);
+    EXPECT_DOUBLE_EQ(o.slice_seconds, 0.02);
     EXPECT_EQ(o.packets, 1000u);
     EXPECT_EQ(o.ring_size, 1024u);
     EXPECT_EQ(o.corrupt_every, 7u);
@@ -144,7 +145,9 @@ TEST(PerfOptions, EveryBadValueNamesTheOption) {
         {"--dir=sideways", "--dir"},       {"--queues=0", "--queues"},        {"--queues=9", "--queues"},
         {"--repeats=0", "--repeats"},      {"--repeats=101", "--repeats"},    {"--seconds=0", "--seconds"},
         {"--seconds=-1", "--seconds"},     {"--seconds=abc", "--seconds"},    {"--seconds=3601", "--seconds"},
-        {"--seconds=inf", "--seconds"},    {"--packets=0", "--packets"},      {"--ring-size=63", "--ring-size"},
+        {"--seconds=inf", "--seconds"},    {"--slice=-0.1", "--slice"},       {"--slice=nan", "--slice"},
+        {"--slice=3601", "--slice"},       {"--slice=", "--slice"},           {"--slice=1s", "--slice"},
+        {"--packets=0", "--packets"},      {"--ring-size=63", "--ring-size"},
         {"--ring-size=4097", "--ring-size"}, {"--corrupt-every=0", "--corrupt-every"}, {"--csv=", "--csv"},
         {"--json=", "--json"},             {"--svg=", "--svg"},               {"--nonsense", "--nonsense"},
         {"positional", "positional"},
@@ -155,6 +158,14 @@ TEST(PerfOptions, EveryBadValueNamesTheOption) {
         EXPECT_FALSE(parse({arg}, o, err)) << arg;
         EXPECT_NE(err.find(name), std::string::npos) << arg << ": " << err;
     }
+}
+
+TEST(PerfOptions, SliceZeroMeansOneTurnEach) {
+    Options o;
+    std::string err;
+    EXPECT_DOUBLE_EQ(o.slice_seconds, 0.05);
+    ASSERT_TRUE(parse({"--slice=0"}, o, err)) << err;
+    EXPECT_DOUBLE_EQ(o.slice_seconds, 0.0);
 }
 
 TEST(PerfOptions, HelpIsUsageNotSuccess) {
