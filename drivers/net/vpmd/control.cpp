@@ -335,6 +335,11 @@ namespace {
 // a new backend starts from a clean ring (in-flight packets of the dead one are dropped).
 void on_backend_lost(Adapter &ad) {
     std::lock_guard lock(ad.ctl);
+    // The watcher saw the socket without the lock; an API call (dev_reset, close) may have
+    // dropped or answered on it since. Only a socket still there and still hung up counts.
+    if (!ad.connected() || !ad.vu->peer_gone(std::chrono::milliseconds(0))) {
+        return;
+    }
     ad.backend_losses.fetch_add(1);
     log(RTE_LOG_WARNING, "%s: vhost-user backend at %s went away", ad.name.c_str(), ad.args.path.c_str());
     set_link(ad, false);

@@ -147,6 +147,9 @@ TEST(Vpmd, StopStartAndCloseReopenKeepThePoolFull) {
         EXPECT_TRUE(same_frames(transfer(pool(), p.vpmd, p.vhost, 0, frames), frames)) << "after reset";
         EXPECT_TRUE(same_frames(transfer(pool(), p.vhost, p.vpmd, 0, frames), frames)) << "after reset";
     }
+    // A reset talks to a live backend: the watcher must not take it for a lost one.
+    EXPECT_EQ(xstat(p.vpmd, "backend_losses"), 0u);
+    EXPECT_EQ(xstat(p.vpmd, "reconnects"), 0u);
     for (int cycle = 0; cycle < 2; ++cycle) {
         p.close_vpmd();
         EXPECT_EQ(available(), before) << "after close, cycle " << cycle;
