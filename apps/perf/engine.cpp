@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -366,7 +367,13 @@ int configure(uint16_t port, uint16_t queues, rte_mempool *mp, uint16_t ring, ui
             return rc;
         }
     }
-    return rte_eth_dev_start(port);
+    if (int rc = rte_eth_dev_start(port); rc != 0) {
+        return rc;
+    }
+    // As testpmd: receive everything, so no driver spends time on a receive filter the
+    // other does not have (net_virtio_user leaves filtering to the device).
+    const int rc = rte_eth_promiscuous_enable(port);
+    return rc == -ENOTSUP ? 0 : rc;
 }
 
 bool link_up(uint16_t port) {

@@ -101,19 +101,68 @@ public:
     }
 
     uint16_t add_burst(const Segment *segs, const Cookie *cookies, uint16_t n) {
+        return add_each(cookies, n, [segs](uint16_t i) { return segs[i]; });
+    }
+
+    // As add_burst, with buffer i's segment from seg_of(i) (see SplitQueue::add_each):
+    // ring state in locals for the loop, the burst's first head staged (see stage_head).
+    template <class SegOf>
+    uint16_t add_each(const Cookie *cookies, uint16_t n, SegOf &&seg_of) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
         n = static_cast<uint16_t>(std::min<uint32_t>(n, num_free_));
-        for (uint16_t i = 0; i < n; ++i) {
-            const uint16_t id = alloc_id();
-            const uint16_t slot = next_avail_;
-            write_body(slot, segs[i].addr, segs[i].len, id);
-            const uint16_t flags = avail_bits_ | flags_of(segs[i], false);
-            advance();
-            stage_head(slot, flags);
-            state_[id] = detail::BufferState<Cookie>{cookies[i], segs[i].device_writes ? segs[i].len : 0, 1, 0};
+        if (n == 0) {
+            return 0;
         }
+        PackedDesc *const desc = desc_;
+        detail::BufferState<Cookie> *const state = state_.get();
+        const uint16_t *const id_next = id_next_.get();
+        const uint16_t size = uint16_t(size_);
+        const bool in_order = this->in_order_;
+        uint16_t slot = next_avail_;
+        uint16_t wrap = avail_wrap_;
+        uint16_t bits = avail_bits_;
+        uint16_t free_id = free_id_;
+        uint16_t i = 0;
+        auto one = [&](uint16_t &flags_out) {
+            const Segment s = seg_of(i);
+            uint16_t id = slot; // IN_ORDER: id = head slot
+            if (!in_order) {
+                id = free_id;
+                free_id = id_next[id];
+            }
+            PackedDesc &d = desc[slot];
+            d.addr = s.addr;
+            d.len = s.len;
+            d.id = id;
+            flags_out = uint16_t(bits | (s.device_writes ? desc_f_write : 0));
+            state[id] = detail::BufferState<Cookie>{cookies[i], s.device_writes ? s.len : 0, 1, 0};
+            const uint16_t at = slot;
+            if (++slot == size) {
+                slot = 0;
+                wrap ^= 1;
+                bits ^= desc_f_avail | desc_f_used;
+            }
+            ++i;
+            return at;
+        };
+        if (!staged_) {
+            uint16_t flags;
+            const uint16_t at = one(flags);
+            staged_ = true;
+            staged_slot_ = at;
+            staged_flags_ = flags;
+        }
+        while (i < n) {
+            uint16_t flags;
+            const uint16_t at = one(flags);
+            desc[at].flags = flags;
+        }
+        next_avail_ = slot;
+        avail_wrap_ = wrap;
+        avail_bits_ = bits;
+        free_id_ = free_id;
         num_free_ -= n;
         in_flight_ += n;
         added_ += n;
@@ -219,73 +268,103 @@ private:
     // False when the slot at last_used_ is one the device cannot have reached yet.
     bool device_may_have_used() const { return in_flight_ != 0 && !(staged_ && last_used_ == staged_slot_); }
 
-    // What the slot at last_used_ holds: still our posted descriptor, a used one, or
-    // something neither side should have written.
-    SlotState used_state() const {
-        const uint16_t f = load_acquire(desc_[last_used_].flags);
+    // What a slot's flags say under the used wrap counter: still our posted descriptor, a
+    // used one, or something neither side should have written.
+    static SlotState slot_state(uint16_t f, uint16_t wrap) {
         const bool avail = f & desc_f_avail;
         const bool used = f & desc_f_used;
         if (avail == used) {
-            return avail == bool(used_wrap_) ? SlotState::used : SlotState::invalid;
+            return avail == bool(wrap) ? SlotState::used : SlotState::invalid;
         }
-        return avail == bool(used_wrap_) ? SlotState::posted : SlotState::invalid;
+        return avail == bool(wrap) ? SlotState::posted : SlotState::invalid;
+    }
+    SlotState used_state() const { return slot_state(load_acquire(desc_[last_used_].flags), used_wrap_); }
+
+    // The consumer side's state, held in locals while one collect runs (the sink's stores
+    // could alias this object and would make the compiler reload members per buffer).
+    struct Cursor {
+        PackedDesc *desc;
+        detail::BufferState<Cookie> *state;
+        uint16_t *id_next;
+        uint16_t size;
+        uint16_t last;
+        uint16_t wrap;
+        uint16_t free_id;
+        uint32_t left; // buffers still in flight
+        uint32_t freed = 0;
+        bool staged;
+        uint16_t staged_slot;
+    };
+    Cursor cursor() {
+        return Cursor{desc_,       state_.get(), id_next_.get(), uint16_t(size_), last_used_, used_wrap_,
+                      free_id_,    in_flight_,   0,              staged_,         staged_slot_};
+    }
+    void store(const Cursor &c) {
+        last_used_ = c.last;
+        used_wrap_ = c.wrap;
+        free_id_ = c.free_id;
+        num_free_ += c.freed;
+        in_flight_ = c.left;
     }
 
-    // Reads the used descriptor at last_used_; false if none yet or (marked) invalid.
-    bool read_used(uint16_t &id, uint32_t &len) {
-        if (!device_may_have_used()) {
-            return false;
+    // Reads and checks the used descriptor at the cursor; false if none yet or (marked)
+    // invalid.
+    bool read_used(const Cursor &c, uint16_t &id, uint32_t &len) {
+        if (c.left == 0 || (c.staged && c.last == c.staged_slot)) {
+            return false; // nothing the device can have reached
         }
-        const SlotState s = used_state();
+        const PackedDesc &d = c.desc[c.last];
+        const SlotState s = slot_state(load_acquire(d.flags), c.wrap);
         if (s != SlotState::used) {
             if (s == SlotState::invalid) [[unlikely]] {
                 this->mark_broken(Broken::packed_flags_invalid);
             }
             return false;
         }
-        const PackedDesc &d = desc_[last_used_];
         const uint32_t raw_id = read_once(d.id);
         len = read_once(d.len);
-        if (raw_id >= size_) [[unlikely]] {
+        if (raw_id >= c.size) [[unlikely]] {
             this->mark_broken(Broken::used_id_out_of_range);
             return false;
         }
-        if (state_[raw_id].ndesc == 0) [[unlikely]] {
+        if (c.state[raw_id].ndesc == 0) [[unlikely]] {
             this->mark_broken(Broken::used_id_not_in_flight);
             return false;
         }
-        if (!this->check_len(state_[raw_id].writable, len)) [[unlikely]] {
+        if (!this->check_len(c.state[raw_id].writable, len)) [[unlikely]] {
             return false;
         }
         id = uint16_t(raw_id);
         return true;
     }
 
-    void release(uint16_t id) {
-        auto &s = state_[id];
-        last_used_ = uint16_t(last_used_ + s.ndesc);
-        if (last_used_ >= size_) {
-            last_used_ = uint16_t(last_used_ - size_);
-            used_wrap_ ^= 1;
+    void release(Cursor &c, uint16_t id) const {
+        auto &s = c.state[id];
+        c.last = uint16_t(c.last + s.ndesc);
+        if (c.last >= c.size) {
+            c.last = uint16_t(c.last - c.size);
+            c.wrap ^= 1;
         }
-        num_free_ += s.ndesc;
+        c.freed += s.ndesc;
         s.ndesc = 0;
         if (!this->in_order_) {
-            id_next_[id] = free_id_;
-            free_id_ = id;
+            c.id_next[id] = c.free_id;
+            c.free_id = id;
         }
-        --in_flight_;
+        --c.left;
     }
 
     template <class Sink>
     uint16_t collect_any_order(Sink &sink, uint16_t max) {
+        Cursor c = cursor();
         uint16_t done = 0;
         uint16_t id;
         uint32_t len;
-        while (done < max && read_used(id, len)) {
-            sink(done++, state_[id].cookie, len);
-            release(id);
+        while (done < max && read_used(c, id, len)) {
+            sink(done++, c.state[id].cookie, len);
+            release(c, id);
         }
+        store(c);
         return done;
     }
 
@@ -293,25 +372,31 @@ private:
     // buffer before it in ring order completes too (length 0: only the last is known).
     template <class Sink>
     uint16_t collect_in_order(Sink &sink, uint16_t max) {
+        Cursor c = cursor();
+        int32_t batch_end = batch_end_;
+        uint32_t batch_len = batch_len_;
         uint16_t done = 0;
         while (done < max) {
-            if (batch_end_ < 0) {
+            if (batch_end < 0) {
                 uint16_t id;
                 uint32_t len;
-                if (!read_used(id, len)) {
+                if (!read_used(c, id, len)) {
                     break;
                 }
-                batch_end_ = id;
-                batch_len_ = len;
+                batch_end = id;
+                batch_len = len;
             }
-            const uint16_t head = last_used_; // oldest buffer's id is its head slot
-            const bool last = head == batch_end_;
-            sink(done++, state_[head].cookie, last ? batch_len_ : 0);
-            release(head);
+            const uint16_t head = c.last; // oldest buffer's id is its head slot
+            const bool last = head == batch_end;
+            sink(done++, c.state[head].cookie, last ? batch_len : 0);
+            release(c, head);
             if (last) {
-                batch_end_ = -1;
+                batch_end = -1;
             }
         }
+        batch_end_ = batch_end;
+        batch_len_ = batch_len;
+        store(c);
         return done;
     }
 

@@ -118,17 +118,38 @@ public:
 
     // Posts up to n single-segment buffers; returns how many fit (0 when none).
     uint16_t add_burst(const Segment *segs, const Cookie *cookies, uint16_t n) {
+        return add_each(cookies, n, [segs](uint16_t i) { return segs[i]; });
+    }
+
+    // As add_burst, with buffer i's segment from seg_of(i): callers build no array. Hot
+    // (rx refill, tx): ring state lives in locals for the loop, since the descriptor and
+    // state stores could alias this object and would make the compiler reload it.
+    template <class SegOf>
+    uint16_t add_each(const Cookie *cookies, uint16_t n, SegOf &&seg_of) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
         n = static_cast<uint16_t>(std::min<uint32_t>(n, num_free_));
+        SplitDesc *const desc = desc_;
+        uint16_t *const avail_ring = avail_ring_;
+        detail::BufferState<Cookie> *const state = state_.get();
+        const uint16_t *const next = next_.get();
+        const uint16_t mask = mask_;
+        const bool in_order = this->in_order_;
+        const uint16_t pos = avail_idx_.raw();
+        uint16_t head = free_head_;
         for (uint16_t i = 0; i < n; ++i) {
-            const uint16_t head = alloc_head();
-            desc_[head] = SplitDesc{segs[i].addr, segs[i].len, flags_of(segs[i], 0), 0};
-            take_descs(next_of(head), 1);
-            state_[head] = detail::BufferState<Cookie>{cookies[i], segs[i].device_writes ? segs[i].len : 0, 1, head};
-            set_avail(avail_idx_ + i, head);
+            const Segment s = seg_of(i);
+            desc[head] = SplitDesc{s.addr, s.len, flags_of(s, 0), 0};
+            state[head] = detail::BufferState<Cookie>{cookies[i], s.device_writes ? s.len : 0, 1, head};
+            uint16_t &slot = avail_ring[uint16_t(pos + i) & mask];
+            if (slot != head) { // see set_avail
+                slot = head;
+            }
+            head = in_order ? uint16_t((head + 1) & mask) : next[head];
         }
+        free_head_ = head;
+        num_free_ -= n;
         avail_idx_ += n;
         in_flight_ += n;
         return n;

@@ -76,14 +76,12 @@ void rx_refill(RxQueue<Ring> *q, bool all = false) {
             *q->nombuf += k;
             break;
         }
-        ring::Segment segs[step_max];
-        for (uint16_t j = 0; j < k; ++j) {
-            rte_mbuf *m = mbufs[j];
+        q->ring.add_each(mbufs, k, [mbufs](uint16_t j) {
+            const rte_mbuf *m = mbufs[j];
             // The device writes the virtio-net header just before the packet data.
-            segs[j] = ring::Segment{dma::mbuf_buf_addr<Mode>(m) + RTE_PKTMBUF_HEADROOM - net_hdr_size,
-                                    uint32_t(m->buf_len - RTE_PKTMBUF_HEADROOM + net_hdr_size), true};
-        }
-        q->ring.add_burst(segs, mbufs, k);
+            return ring::Segment{dma::mbuf_buf_addr<Mode>(m) + RTE_PKTMBUF_HEADROOM - net_hdr_size,
+                                 uint32_t(m->buf_len - RTE_PKTMBUF_HEADROOM + net_hdr_size), true};
+        });
         free -= k;
         added = true;
     }
@@ -193,17 +191,41 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb) {
     return n;
 }
 
+// Returns sent mbufs to their pools. What tx_can_push took (direct, unshared, one
+// segment) is exactly what rte_pktmbuf_free_bulk would hand back untouched, so it goes
+// straight to the mempool in runs per pool, inline; anything else takes the full free.
+inline void tx_free(rte_mbuf *const *mbufs, uint16_t n) {
+    rte_mbuf *run[step_max];
+    rte_mempool *pool = nullptr;
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf *m = mbufs[i];
+        if (RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && m->nb_segs == 1) [[likely]] {
+            if (m->pool != pool || k == step_max) {
+                if (k != 0) {
+                    rte_mempool_put_bulk(pool, reinterpret_cast<void **>(run), k);
+                }
+                pool = m->pool;
+                k = 0;
+            }
+            run[k++] = m;
+        } else {
+            rte_pktmbuf_free(m);
+        }
+    }
+    if (k != 0) {
+        rte_mempool_put_bulk(pool, reinterpret_cast<void **>(run), k);
+    }
+}
+
 // Frees every mbuf the device has finished sending.
 template <class Ring>
 void tx_reclaim(TxQueue<Ring> *q) {
-    ring::Used<rte_mbuf *> used[step_max];
     rte_mbuf *done[step_max];
     uint16_t got;
-    while (q->ring.in_flight() != 0 && (got = q->ring.collect(used, step_max)) != 0) {
-        for (uint16_t j = 0; j < got; ++j) {
-            done[j] = used[j].cookie;
-        }
-        rte_pktmbuf_free_bulk(done, got);
+    while (q->ring.in_flight() != 0 &&
+           (got = q->ring.collect_each(step_max, [&done](uint16_t i, rte_mbuf *m, uint32_t) { done[i] = m; })) != 0) {
+        tx_free(done, got);
         if (got < step_max) {
             break;
         }
@@ -280,22 +302,22 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     if (q->ring.free_descs() < q->size / 2 + nb) {
         tx_reclaim(q);
     }
-    ring::Segment segs[step_max];
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
     bool full = false;
     while (done < nb && !full) {
-        // Gather a run of simple packets, one descriptor each, for one add_burst.
+        // A run of simple packets, one descriptor each, goes in with one add_each.
         uint16_t run = 0;
-        const uint16_t limit = uint16_t(std::min<uint32_t>(nb - done, step_max));
-        while (run < limit && tx_can_push(pkts[done + run])) {
-            rte_mbuf *m = pkts[done + run];
-            clear_net_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size);
-            segs[run] = ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size, uint32_t(m->data_len + net_hdr_size),
-                                      false};
+        while (done + run < nb && tx_can_push(pkts[done + run])) {
             ++run;
         }
         if (run != 0) {
-            const uint16_t added = q->ring.add_burst(segs, pkts + done, run);
+            rte_mbuf **first = pkts + done;
+            const uint16_t added = q->ring.add_each(first, run, [first](uint16_t j) {
+                rte_mbuf *m = first[j];
+                clear_net_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size);
+                return ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size,
+                                     uint32_t(m->data_len + net_hdr_size), false};
+            });
             for (uint16_t j = 0; j < added; ++j) {
                 tx_count(q, pkts[done + j]);
             }
