@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace vpmd::net {
 
@@ -32,6 +33,26 @@ struct NetHdr {
 };
 static_assert(sizeof(NetHdr) == 12);
 inline constexpr uint16_t net_hdr_size = sizeof(NetHdr);
+
+// Makes the header in front of a packet a plain "no offloads" tx header, writing only when
+// it is not one already: recycled mbufs keep a zero header, so the line stays clean and
+// the device reads it without pulling a dirty line from the driver's core.
+// num_buffers is a receive field the spec calls unused on transmit, yet still says the
+// driver MUST zero; the device that received the mbuf left 1 there, and zeroing it makes
+// both cores write the line for every forwarded packet. keep_num_buffers leaves it (as
+// DPDK's virtio PMD does); false zeroes it too.
+inline void clear_tx_hdr(uint8_t *h, bool keep_num_buffers) {
+    uint64_t a;
+    uint32_t b;
+    std::memcpy(&a, h, 8);
+    std::memcpy(&b, h + 8, 4); // csum_offset, num_buffers (little-endian)
+    if (keep_num_buffers) {
+        b &= 0xffffu;
+    }
+    if ((a | b) != 0) [[unlikely]] {
+        std::memset(h, 0, net_hdr_size);
+    }
+}
 
 // Control queue: a readable {class, cmd} header, readable command data, a writable ack.
 struct CtrlHdr {

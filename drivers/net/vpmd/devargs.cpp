@@ -117,6 +117,10 @@ DevargsResult parse_devargs(std::string_view args, Devargs &out) {
                 return fail(key, val, "1..400000 (Mbps)");
             }
             out.speed = uint32_t(n);
+        } else if (key == "strict_tx_hdr") {
+            if (!flag(out.strict_tx_hdr)) {
+                return fail(key, val, "0 or 1");
+            }
         } else if (key == "connect_timeout") {
             if (!parse_uint(val, 3600, n)) {
                 return fail(key, val, "0..3600 (seconds)");

@@ -233,6 +233,8 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         q->hdr_va = static_cast<uint8_t *>(side.va);
         q->hdr_dev = side.device_addr;
         q->indirect = indirect;
+        q->eager_reclaim = ad.packed() && (ad.ring_features & ring::feature::in_order);
+        q->keep_num_buffers = !ad.args.strict_tx_hdr;
         return q;
     };
     void *q = ad.packed() ? build(PackedRing{}) : build(SplitRing{});

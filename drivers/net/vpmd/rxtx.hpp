@@ -232,19 +232,6 @@ void tx_reclaim(TxQueue<Ring> *q) {
     }
 }
 
-// A zero virtio-net header (no offloads). Written only when not zero already: recycled
-// mbufs keep a zero header, so the line stays clean and the device reads it without
-// pulling a dirty line from this core (DPDK's virtio does the same).
-inline void clear_net_hdr(uint8_t *h) {
-    uint64_t a;
-    uint32_t b;
-    std::memcpy(&a, h, 8);
-    std::memcpy(&b, h + 8, 4);
-    if ((a | b) != 0) [[unlikely]] {
-        std::memset(h, 0, net_hdr_size);
-    }
-}
-
 // The header fits in front of the data and nobody else sees that memory.
 inline bool tx_can_push(const rte_mbuf *m) {
     return m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
@@ -267,13 +254,13 @@ SlowTx tx_add_slow(TxQueue<Ring> *q, rte_mbuf *m) {
     uint16_t n = 0;
     const rte_mbuf *seg = m;
     if (push) {
-        clear_net_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size);
+        net::clear_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size, q->keep_num_buffers);
         segs[n++] = ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size, uint32_t(m->data_len + net_hdr_size),
                                   false};
         seg = m->next;
     } else {
         const uint16_t id = q->ring.next_id();
-        clear_net_hdr(q->hdr_va + size_t(id) * tx_hdr_slot);
+        net::clear_tx_hdr(q->hdr_va + size_t(id) * tx_hdr_slot, q->keep_num_buffers);
         segs[n++] = ring::Segment{q->hdr_dev + uint64_t(id) * tx_hdr_slot, net_hdr_size, false};
     }
     for (; seg != nullptr; seg = seg->next) {
@@ -297,9 +284,8 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     if (!q->gate.enter()) [[unlikely]] {
         return 0;
     }
-    // Reclaim in big batches, once half the ring is in flight: completions the device has
-    // long finished writing are read in whole cache lines, not while it still writes them.
-    if (q->ring.free_descs() < q->size / 2 + nb) {
+    // When to reclaim depends on how the device reports (chosen at setup, see TxQueue).
+    if (q->eager_reclaim ? q->ring.in_flight() >= eager_reclaim_at : q->ring.free_descs() < q->size / 2 + nb) {
         tx_reclaim(q);
     }
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
@@ -312,9 +298,9 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
         }
         if (run != 0) {
             rte_mbuf **first = pkts + done;
-            const uint16_t added = q->ring.add_each(first, run, [first](uint16_t j) {
+            const uint16_t added = q->ring.add_each(first, run, [first, q](uint16_t j) {
                 rte_mbuf *m = first[j];
-                clear_net_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size);
+                net::clear_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size, q->keep_num_buffers);
                 return ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size,
                                      uint32_t(m->data_len + net_hdr_size), false};
             });

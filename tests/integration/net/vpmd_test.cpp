@@ -88,6 +88,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"packed", "packed_vq=1,mrg_rxbuf=0", false},
                       Variant{"packed_mrg", "packed_vq=1,mrg_rxbuf=1", true},
                       Variant{"packed_inorder", "packed_vq=1,in_order=1,mrg_rxbuf=1", true},
+                      Variant{"split_inorder_strict_hdr", "in_order=1,mrg_rxbuf=1,strict_tx_hdr=1", true},
                       Variant{"packed_eventidx", "packed_vq=1,event_idx=1", true},
                       Variant{"split_eventidx", "event_idx=1", true}),
     [](const auto &info) { return std::string(info.param.name); });

@@ -10,7 +10,8 @@ using vpmd::pmd::parse_devargs;
 TEST(Devargs, AllKeysParse) {
     Devargs d;
     const auto r = parse_devargs("path=/tmp/s,server=1,queues=4,queue_size=1024,packed_vq=1,in_order=1,mrg_rxbuf=0,"
-                                 "event_idx=1,indirect=0,cq=1,mac=02:00:00:aa:bb:cc,speed=25000,connect_timeout=3",
+                                 "event_idx=1,indirect=0,cq=1,mac=02:00:00:aa:bb:cc,speed=25000,connect_timeout=3,"
+                                 "strict_tx_hdr=1",
                                  d);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(d.path, "/tmp/s");
@@ -26,6 +27,7 @@ TEST(Devargs, AllKeysParse) {
     EXPECT_EQ(d.mac[5], 0xcc);
     EXPECT_EQ(d.speed, 25000u);
     EXPECT_EQ(d.connect_timeout_ms, 3000u);
+    EXPECT_TRUE(d.strict_tx_hdr);
 }
 
 TEST(Devargs, DefaultsMatchVirtioUser) {
@@ -36,6 +38,7 @@ TEST(Devargs, DefaultsMatchVirtioUser) {
     EXPECT_EQ(d.queue_size, 256u);
     EXPECT_FALSE(d.packed_vq);
     EXPECT_TRUE(d.mrg_rxbuf);
+    EXPECT_FALSE(d.strict_tx_hdr);
 }
 
 struct Bad {
@@ -63,7 +66,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"path=/s,in_order=yes", "'in_order'"}, Bad{"path=/s,mrg_rxbuf=", "'mrg_rxbuf'"},
                       Bad{"path=/s,mac=01:00:00:00:00:01", "unicast"}, Bad{"path=/s,mac=zz", "'mac'"},
                       Bad{"path=/s,speed=0", "'speed'"}, Bad{"path=/s,server", "needs a value"},
-                      Bad{"path=/s,queues=2,cq=0", "cq=1"}, Bad{"path=/s,connect_timeout=-1", "'connect_timeout'"}));
+                      Bad{"path=/s,queues=2,cq=0", "cq=1"}, Bad{"path=/s,connect_timeout=-1", "'connect_timeout'"},
+                      Bad{"path=/s,strict_tx_hdr=2", "'strict_tx_hdr'"}));
 
 TEST(Devargs, PackedAllowsAnySize) {
     Devargs d;
