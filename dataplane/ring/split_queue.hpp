@@ -253,11 +253,18 @@ private:
         num_free_ -= n;
     }
 
+    // Freed chains join the tail of the free list (FIFO): buffers the device completes in
+    // order are handed out again in the same order, so the avail ring's entries repeat lap
+    // after lap and set_avail leaves their lines clean (as with IN_ORDER).
     void release(uint16_t head) {
         auto &s = state_[head];
         if (!this->in_order_) {
-            next_[s.last] = free_head_;
-            free_head_ = head;
+            if (num_free_ == 0) {
+                free_head_ = head;
+            } else {
+                next_[free_tail_] = head;
+            }
+            free_tail_ = s.last;
         }
         num_free_ += s.ndesc;
         s.ndesc = 0;
@@ -332,6 +339,7 @@ private:
             next_[i] = static_cast<uint16_t>((i + 1) & mask_);
         }
         free_head_ = 0;
+        free_tail_ = static_cast<uint16_t>(size_ - 1);
         num_free_ = size_;
         oldest_ = 0;
         avail_idx_ = notified_idx_ = last_used_ = Idx16(0);
@@ -356,6 +364,7 @@ private:
     alignas(cache_line) Idx16 avail_idx_;
     Idx16 notified_idx_;
     uint16_t free_head_ = 0;
+    uint16_t free_tail_ = 0; // last descriptor of the free list (when num_free_ != 0)
     uint32_t num_free_ = 0;
 
     // Consumer side.

@@ -138,3 +138,41 @@ TEST(SplitQueue, DeviceEnableNotifyAsksForTheNextBuffer) {
     p.q.publish();
     EXPECT_FALSE(p.q.needs_notify()) << "device has not re-armed: no second kick";
 }
+
+// Without IN_ORDER, buffers the device completes in order are handed out again in the same
+// order (the free list is FIFO): the avail ring's entries repeat lap after lap, so its
+// lines are not rewritten. A LIFO free list reversed them every lap.
+TEST(SplitQueue, InOrderCompletionsKeepTheAvailRingUnchanged) {
+    constexpr uint32_t size = 8;
+    Pair p(size, feature::version_1);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    const auto *avail = reinterpret_cast<const uint16_t *>(p.ring() + SplitLayout::of(size).avail + 4);
+    std::vector<uint16_t> first_lap;
+    for (int lap = 0; lap < 4; ++lap) {
+        std::vector<uint16_t> heads;
+        for (uint32_t i = 0; i < size; ++i) {
+            heads.push_back(p.q.next_id());
+            const Segment s = p.seg(i, 64, true);
+            uint32_t ck = i;
+            ASSERT_EQ(p.q.add_burst(&s, &ck, 1), 1);
+        }
+        p.q.publish();
+        EXPECT_EQ(std::vector<uint16_t>(avail, avail + size), heads) << "lap " << lap;
+        if (lap == 0) {
+            first_lap = heads;
+        } else {
+            EXPECT_EQ(heads, first_lap) << "lap " << lap;
+        }
+        for (uint32_t i = 0; i < size; ++i) { // the device completes them in ring order
+            Pair::Chain c;
+            ASSERT_TRUE(p.dev.take(c));
+            ASSERT_TRUE(p.dev.put_used(c, 10));
+        }
+        p.dev.publish_used();
+        Used<uint32_t> out[size];
+        ASSERT_EQ(p.q.collect(out, size), size);
+        for (uint32_t i = 0; i < size; ++i) {
+            EXPECT_EQ(out[i].cookie, i);
+        }
+    }
+}
