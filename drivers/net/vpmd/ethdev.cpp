@@ -190,6 +190,9 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         q->vring = uint16_t(2 * qid);
         q->mp = mp;
         q->filter = &ad.filter;
+        const bool in_order = ad.ring_features & ring::feature::in_order;
+        // At most half the ring, or a small ring would never refill.
+        q->refill_at = std::min<uint32_t>(in_order ? refill_batch_in_order : refill_batch_any_order, size / 2);
         return q;
     };
     void *q = ad.packed() ? build(PackedRing{}) : build(SplitRing{});
@@ -233,7 +236,8 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         q->hdr_va = static_cast<uint8_t *>(side.va);
         q->hdr_dev = side.device_addr;
         q->indirect = indirect;
-        q->eager_reclaim = ad.packed() && (ad.ring_features & ring::feature::in_order);
+        const bool eager = ad.packed() && (ad.ring_features & ring::feature::in_order);
+        q->eager_reclaim_at = eager ? std::min<uint32_t>(eager_reclaim_batch, size / 2) : 0;
         q->keep_num_buffers = !ad.args.strict_tx_hdr;
         return q;
     };

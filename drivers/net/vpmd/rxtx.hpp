@@ -65,7 +65,7 @@ inline bool filter_accept(const HotFilter &f, const rte_mbuf *m) {
 template <class Ring, dma::AddrMode Mode>
 void rx_refill(RxQueue<Ring> *q, bool all = false) {
     uint32_t free = q->ring.free_descs();
-    if (free < refill_batch && !(all && free > 0)) {
+    if (free < q->refill_at && !(all && free > 0)) {
         return;
     }
     bool added = false;
@@ -285,7 +285,8 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
         return 0;
     }
     // When to reclaim depends on how the device reports (chosen at setup, see TxQueue).
-    if (q->eager_reclaim ? q->ring.in_flight() >= eager_reclaim_at : q->ring.free_descs() < q->size / 2 + nb) {
+    if (q->eager_reclaim_at != 0 ? q->ring.in_flight() >= q->eager_reclaim_at
+                                 : q->ring.free_descs() < q->size / 2 + nb) {
         tx_reclaim(q);
     }
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable

@@ -218,7 +218,8 @@ public:
         return port_by_name(vpmd_name_, vpmd) ? 0 : -ENODEV;
     }
     int start_vpmd(rte_mempool *mp, uint64_t rx_off = 0, uint64_t tx_off = 0) {
-        if (int rc = configure_port(vpmd, queues_, mp, 256, rx_off, tx_off); rc != 0) {
+        // Ring size 0: the port's default, i.e. devargs queue_size (256 unless given).
+        if (int rc = configure_port(vpmd, queues_, mp, 0, rx_off, tx_off); rc != 0) {
             return rc;
         }
         return rte_eth_dev_start(vpmd);

@@ -85,6 +85,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Variant{"split", "mrg_rxbuf=0", false}, Variant{"split_mrg", "mrg_rxbuf=1", true},
                       Variant{"split_inorder", "in_order=1,mrg_rxbuf=1", true},
                       Variant{"split_noindirect", "indirect=0,mrg_rxbuf=0", false},
+                      Variant{"split_smallest_ring", "queue_size=16,mrg_rxbuf=0", false},
+                      Variant{"packed_inorder_small_ring", "packed_vq=1,in_order=1,queue_size=24", true},
                       Variant{"packed", "packed_vq=1,mrg_rxbuf=0", false},
                       Variant{"packed_mrg", "packed_vq=1,mrg_rxbuf=1", true},
                       Variant{"packed_inorder", "packed_vq=1,in_order=1,mrg_rxbuf=1", true},
