@@ -290,19 +290,21 @@ private:
         uint16_t last;
         uint16_t wrap;
         uint16_t free_id;
+        uint16_t free_tail;
         uint32_t left; // buffers still in flight
         uint32_t freed = 0;
         bool staged;
         uint16_t staged_slot;
     };
     Cursor cursor() {
-        return Cursor{desc_,       state_.get(), id_next_.get(), uint16_t(size_), last_used_, used_wrap_,
-                      free_id_,    in_flight_,   0,              staged_,         staged_slot_};
+        return Cursor{desc_,    state_.get(), id_next_.get(), uint16_t(size_), last_used_, used_wrap_, free_id_,
+                      free_tail_, in_flight_,   0,              staged_,         staged_slot_};
     }
     void store(const Cursor &c) {
         last_used_ = c.last;
         used_wrap_ = c.wrap;
         free_id_ = c.free_id;
+        free_tail_ = c.free_tail;
         num_free_ += c.freed;
         in_flight_ = c.left;
     }
@@ -348,8 +350,14 @@ private:
         c.freed += s.ndesc;
         s.ndesc = 0;
         if (!this->in_order_) {
-            c.id_next[id] = c.free_id;
-            c.free_id = id;
+            // FIFO (see SplitQueue::release): ids completed in order are reused in order,
+            // so a device that completes in order sees id == slot lap after lap.
+            if (c.left == c.size) {
+                c.free_id = id; // every id was out: the list was empty
+            } else {
+                c.id_next[c.free_tail] = id;
+            }
+            c.free_tail = id;
         }
         --c.left;
     }
@@ -406,6 +414,7 @@ private:
             id_next_[i] = uint16_t(i + 1);
         }
         free_id_ = 0;
+        free_tail_ = uint16_t(size_ - 1);
         num_free_ = size_;
         next_avail_ = 0;
         avail_wrap_ = 1;
@@ -432,6 +441,7 @@ private:
     uint16_t avail_wrap_ = 1;
     uint16_t avail_bits_ = desc_f_avail;
     uint16_t free_id_ = 0;
+    uint16_t free_tail_ = 0; // last id of the free list (consumer side appends there)
     uint32_t num_free_ = 0;
     uint16_t staged_slot_ = 0;
     uint16_t staged_flags_ = 0;
