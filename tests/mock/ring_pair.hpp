@@ -109,4 +109,38 @@ bool round_trip_one(Pair &p) {
     return p.q.collect(out, 1) == 1;
 }
 
+// One lap of a ring of `size`: posts `size` single buffers (cookies 0..size-1), the device
+// completes them in ring order, the driver collects them. Returns each buffer's id as the
+// driver handed it out (next_id()), or an empty vector on any hiccup.
+template <class Pair>
+std::vector<uint16_t> lap_in_order(Pair &p, uint32_t size) {
+    std::vector<uint16_t> ids;
+    for (uint32_t i = 0; i < size; ++i) {
+        ids.push_back(p.q.next_id());
+        const Segment s = p.seg(i, 64, true);
+        uint32_t ck = i;
+        if (p.q.add_burst(&s, &ck, 1) != 1) {
+            return {};
+        }
+    }
+    p.q.publish();
+    for (uint32_t i = 0; i < size; ++i) {
+        typename Pair::Chain c;
+        if (!p.dev.take(c) || !p.dev.put_used(c, 10)) {
+            return {};
+        }
+    }
+    p.dev.publish_used();
+    std::vector<Used<uint32_t>> out(size);
+    if (p.q.collect(out.data(), uint16_t(size)) != size) {
+        return {};
+    }
+    for (uint32_t i = 0; i < size; ++i) {
+        if (out[i].cookie != i) {
+            return {};
+        }
+    }
+    return ids;
+}
+
 } // namespace vpmd::test

@@ -164,31 +164,9 @@ TEST(PackedQueue, InOrderCompletionsKeepIdsInPlace) {
     constexpr uint32_t size = 8;
     Pair p(size, feature::version_1 | feature::ring_packed);
     ASSERT_EQ(p.init(), SetupError::ok);
-    std::vector<uint16_t> first_lap;
-    for (int lap = 0; lap < 4; ++lap) {
-        std::vector<uint16_t> ids;
-        for (uint32_t i = 0; i < size; ++i) {
-            ids.push_back(p.q.next_id());
-            const Segment s = p.seg(i, 64, true);
-            uint32_t ck = i;
-            ASSERT_EQ(p.q.add_burst(&s, &ck, 1), 1);
-        }
-        p.q.publish();
-        if (lap == 0) {
-            first_lap = ids;
-        } else {
-            EXPECT_EQ(ids, first_lap) << "lap " << lap;
-        }
-        for (uint32_t i = 0; i < size; ++i) { // the device completes them in ring order
-            Pair::Chain c;
-            ASSERT_TRUE(p.dev.take(c));
-            ASSERT_TRUE(p.dev.put_used(c, 10));
-        }
-        p.dev.publish_used();
-        Used<uint32_t> out[size];
-        ASSERT_EQ(p.q.collect(out, size), size);
-        for (uint32_t i = 0; i < size; ++i) {
-            EXPECT_EQ(out[i].cookie, i);
-        }
+    const std::vector<uint16_t> first = lap_in_order(p, size);
+    ASSERT_EQ(first.size(), size);
+    for (int lap = 1; lap < 4; ++lap) {
+        EXPECT_EQ(lap_in_order(p, size), first) << "lap " << lap;
     }
 }
