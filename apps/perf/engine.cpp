@@ -413,6 +413,9 @@ struct Pair {
     std::string error;
 
     void remove() {
+        if (sock.empty()) {
+            return; // never brought up (an earlier pair failed)
+        }
         remove_port(drv);
         remove_port(vhost);
         unlink(sock.c_str());
@@ -453,19 +456,19 @@ bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
     return true;
 }
 
-RunResult result_of(const Pair &p, uint32_t size) {
+// Last use of the pair's samples: the percentiles reorder them in place.
+RunResult result_of(Pair &p, uint32_t size) {
     RunResult r;
-    const DriverLoop &l = p.loop;
+    DriverLoop &l = p.loop;
     const uint64_t hz = rte_get_tsc_hz();
     r.packets = l.packets;
     r.seconds = double(l.measured_tsc) / double(hz);
     r.mpps = r.seconds > 0 ? double(r.packets) / r.seconds / 1e6 : 0;
     r.gbps = r.mpps * size * 8 / 1e3;
     r.cycles_per_packet = r.packets ? double(l.busy_tsc) / double(r.packets) : 0;
-    std::vector<uint64_t> lat = l.latency_tsc;
-    r.p50_us = percentile(lat, 0.50, hz);
-    r.p99_us = percentile(lat, 0.99, hz);
-    r.p999_us = percentile(lat, 0.999, hz);
+    r.p50_us = percentile(l.latency_tsc, 0.50, hz);
+    r.p99_us = percentile(l.latency_tsc, 0.99, hz);
+    r.p999_us = percentile(l.latency_tsc, 0.999, hz);
     r.lost = l.verify.lost + p.dev.verify.lost;
     r.reordered = l.verify.reordered + p.dev.verify.reordered;
     r.corrupted = l.verify.corrupted + p.dev.verify.corrupted;

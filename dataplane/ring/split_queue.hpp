@@ -142,10 +142,7 @@ public:
             const Segment s = seg_of(i);
             desc[head] = SplitDesc{s.addr, s.len, flags_of(s, 0), 0};
             state[head] = detail::BufferState<Cookie>{cookies[i], s.device_writes ? s.len : 0, 1, head};
-            uint16_t &slot = avail_ring[uint16_t(pos + i) & mask];
-            if (slot != head) { // see set_avail
-                slot = head;
-            }
+            store_if_changed(avail_ring[uint16_t(pos + i) & mask], head);
             head = in_order ? uint16_t((head + 1) & mask) : next[head];
         }
         free_head_ = head;
@@ -235,10 +232,10 @@ private:
     // Writes an avail ring entry only when it changes. With IN_ORDER the entries repeat
     // lap after lap, so the ring's lines stay clean and the device's cached copies valid:
     // no line crosses between cores for them (DPDK's virtio does the same).
-    void set_avail(Idx16 pos, uint16_t head) {
-        uint16_t &slot = avail_ring_[pos.raw() & mask_];
-        if (slot != head) {
-            slot = head;
+    void set_avail(Idx16 pos, uint16_t head) { store_if_changed(avail_ring_[pos.raw() & mask_], head); }
+    static void store_if_changed(uint16_t &slot, uint16_t v) {
+        if (slot != v) {
+            slot = v;
         }
     }
 
