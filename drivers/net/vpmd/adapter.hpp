@@ -91,5 +91,6 @@ void set_link(Adapter &ad, bool up);
 void start_watcher(Adapter &ad);
 void stop_watcher(Adapter &ad);
 void select_bursts(Adapter &ad);
+int tx_done_cleanup(void *txq, uint32_t free_cnt); // eth_dev_ops, any layout
 
 } // namespace vpmd::pmd

@@ -236,8 +236,6 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         q->hdr_va = static_cast<uint8_t *>(side.va);
         q->hdr_dev = side.device_addr;
         q->indirect = indirect;
-        const bool eager = ad.packed() && (ad.ring_features & ring::feature::in_order);
-        q->eager_reclaim_at = eager ? std::min<uint32_t>(eager_reclaim_batch, size / 2) : 0;
         q->keep_num_buffers = !ad.args.strict_tx_hdr;
         return q;
     };
@@ -675,6 +673,7 @@ const eth_dev_ops vpmd_ops = [] {
     o.tx_queue_setup = tx_queue_setup;
     o.rx_queue_release = rx_queue_release;
     o.tx_queue_release = tx_queue_release;
+    o.tx_done_cleanup = tx_done_cleanup;
     return o;
 }();
 

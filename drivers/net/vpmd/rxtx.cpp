@@ -37,4 +37,10 @@ void select_bursts(Adapter &ad) {
     ad.dev->tx_pkt_burst = tx_table[ad.packed()][iova];
 }
 
+int tx_done_cleanup(void *txq, uint32_t free_cnt) {
+    int rc = 0;
+    with_txq(*static_cast<QueueBase *>(txq)->ad, txq, [&](auto *q) { rc = tx_done_cleanup_on(q, free_cnt); });
+    return rc;
+}
+
 } // namespace vpmd::pmd

@@ -224,18 +224,35 @@ inline void tx_free(rte_mbuf *const *mbufs, uint16_t n) {
     }
 }
 
-// Frees every mbuf the device has finished sending.
+// Frees up to `budget` mbufs the device has finished sending, oldest first; returns how
+// many.
 template <class Ring>
-void tx_reclaim(TxQueue<Ring> *q) {
+uint32_t tx_reclaim(TxQueue<Ring> *q, uint32_t budget) {
     rte_mbuf *done[step_max];
-    uint16_t got;
-    while (q->ring.in_flight() != 0 &&
-           (got = q->ring.collect_each(step_max, [&done](uint16_t i, rte_mbuf *m, uint32_t) { done[i] = m; })) != 0) {
+    uint32_t total = 0;
+    while (total < budget && q->ring.in_flight() != 0) {
+        const uint16_t want = uint16_t(std::min<uint32_t>(budget - total, step_max));
+        const uint16_t got =
+            q->ring.collect_each(want, [&done](uint16_t i, rte_mbuf *m, uint32_t) { done[i] = m; });
         tx_free(done, got);
-        if (got < step_max) {
+        total += got;
+        if (got < want) {
             break;
         }
     }
+    return total;
+}
+
+// rte_eth_tx_done_cleanup: frees up to free_cnt sent mbufs (0: all), from the queue's
+// own lcore like a burst.
+template <class Ring>
+int tx_done_cleanup_on(TxQueue<Ring> *q, uint32_t free_cnt) {
+    if (!q->gate.enter()) [[unlikely]] {
+        return -EAGAIN;
+    }
+    const uint32_t n = tx_reclaim(q, free_cnt == 0 ? q->size : free_cnt);
+    q->gate.leave();
+    return int(n);
 }
 
 // The header fits in front of the data and nobody else sees that memory.
@@ -290,10 +307,11 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     if (!q->gate.enter()) [[unlikely]] {
         return 0;
     }
-    // When to reclaim depends on how the device reports (chosen at setup, see TxQueue).
-    if (q->eager_reclaim_at != 0 ? q->ring.in_flight() >= q->eager_reclaim_at
-                                 : q->ring.free_descs() < q->size / 2 + nb) {
-        tx_reclaim(q);
+    // Late and little (see tx_reclaim_slack); a burst of no packets reclaims all it can.
+    if (nb == 0) {
+        tx_reclaim(q, q->size);
+    } else if (q->ring.free_descs() < uint32_t(nb) + tx_reclaim_slack) {
+        tx_reclaim(q, std::max<uint32_t>(nb, tx_reclaim_batch));
     }
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
     bool full = false;
