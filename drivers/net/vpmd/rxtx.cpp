@@ -38,6 +38,9 @@ void select_bursts(Adapter &ad) {
 }
 
 int tx_done_cleanup(void *txq, uint32_t free_cnt) {
+    if (txq == nullptr) {
+        return -EINVAL; // ethdev passes an unchecked queue id: one never set up
+    }
     int rc = 0;
     with_txq(*static_cast<QueueBase *>(txq)->ad, txq, [&](auto *q) { rc = tx_done_cleanup_on(q, free_cnt); });
     return rc;

@@ -194,6 +194,7 @@ TEST(Vpmd, TxDoneCleanupReturnsWhatTheDeviceFinished) {
     EXPECT_EQ(rte_eth_tx_done_cleanup(p.vpmd, 0, 0), int(frames.size()) - 4);
     EXPECT_EQ(available(), held + frames.size());
     EXPECT_EQ(rte_eth_tx_done_cleanup(p.vpmd, 0, 0), 0) << "nothing left to free";
+    EXPECT_EQ(rte_eth_tx_done_cleanup(p.vpmd, 5, 0), -EINVAL) << "a queue never set up";
 }
 
 TEST(Vpmd, BackendLossSetsLinkDownAndLosesNoMbuf) {
