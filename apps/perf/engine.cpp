@@ -8,12 +8,15 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_vhost.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <thread>
 #include <vector>
 
@@ -31,6 +34,7 @@ using namespace std::chrono_literals;
 
 constexpr uint16_t max_queues = 8;
 constexpr uint16_t dev_burst = 32;
+static_assert(dev_burst <= 32, "the device marks corrupted frames of a burst in a 32-bit mask");
 constexpr uint32_t window_per_queue = 512; // loopback: packets in flight per queue
 constexpr double warmup_seconds = 0.2;
 constexpr size_t max_latency_samples = 1 << 20;
@@ -41,7 +45,7 @@ constexpr auto link_wait = 10s;
 
 // Copies the template into a fresh mbuf (a chain for frames beyond one buffer) and puts
 // the header in; nullptr when the pool is dry.
-rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq) {
+rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
     rte_mbuf *head = nullptr, *tail = nullptr;
     uint32_t off = 0;
     while (off < len) {
@@ -62,9 +66,36 @@ rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_
             head->pkt_len += n;
         }
     }
-    const PerfHdr h = make_hdr(tmpl.data(), len, seq, rte_rdtsc());
+    const PerfHdr h = make_hdr(tmpl.data(), len, seq, tsc);
     rte_memcpy(rte_pktmbuf_mtod_offset(head, uint8_t *, perf_off), &h, sizeof(h));
     return head;
+}
+
+// Builds up to n packets numbered from seq, all stamped with one TSC (they leave in one
+// burst); returns how many the pool gave. Frames that fit one buffer take the pool's
+// bulk path: per packet that is a template copy and a header, which keeps the packet
+// source (the device in rxonly) from setting the pace with its own allocations.
+uint16_t make_burst(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, rte_mbuf **out,
+                    uint16_t n) {
+    const uint64_t tsc = rte_rdtsc();
+    const bool one_buffer = len + RTE_PKTMBUF_HEADROOM <= uint32_t(rte_pktmbuf_data_room_size(mp));
+    if (one_buffer && rte_pktmbuf_alloc_bulk(mp, out, n) == 0) {
+        for (uint16_t i = 0; i < n; ++i) {
+            uint8_t *f = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(out[i], uint16_t(len)));
+            rte_memcpy(f, tmpl.data(), len);
+            const PerfHdr h = make_hdr(tmpl.data(), len, seq + i, tsc);
+            rte_memcpy(f + perf_off, &h, sizeof(h));
+        }
+        return n;
+    }
+    uint16_t built = 0;
+    for (; built < n; ++built) { // chains, or a pool too low for the whole burst
+        out[built] = make_packet(mp, tmpl, len, seq + built, tsc);
+        if (out[built] == nullptr) {
+            break;
+        }
+    }
+    return built;
 }
 
 // Contiguous bytes of a frame (copied out only when it is a chain).
@@ -126,6 +157,17 @@ struct DeviceLoop {
         uint16_t start = 0, count = 0;
     };
 
+    // rxonly's packet source: one burst of frames per queue, built once and sent over
+    // and over, restamped (sequence, TSC, checksum) each time and written straight into
+    // the driver's rx ring by the vhost library: no allocation, free or ethdev layer per
+    // packet, so the source does not set the pace and the row measures the driver.
+    struct Source {
+        rte_mbuf *frames[dev_burst] = {};
+        uint16_t start = 0, count = 0; // frames[start, start + count) wait to be sent
+        uint32_t flipped = 0;          // bit i: frames[i] carries a corrupted fill byte
+    };
+    int vid = -1; // the vhost device behind `port`
+
     // Tries to send what waits; true when nothing is left waiting.
     bool flush(uint16_t q, Pending &p) {
         if (p.count != 0) {
@@ -145,16 +187,59 @@ struct DeviceLoop {
         return n;
     }
 
-    void corrupt(rte_mbuf **pkts, uint16_t n) {
+    // Flips a sampled fill byte of every corrupt_every-th packet (the checksum covers it
+    // in every packet); returns bit i set for each pkts[i] it changed.
+    uint32_t corrupt(rte_mbuf **pkts, uint16_t n) {
+        uint32_t changed = 0;
         for (uint16_t i = 0; i < n; ++i) {
             if (corrupt_every != 0 && ++handled % corrupt_every == 0) {
-                // A sampled fill byte: the checksum covers it in every packet.
-                rte_pktmbuf_mtod(pkts[i], uint8_t *)[fill_off] ^= 0x5a;
+                flip(pkts[i]);
+                changed |= 1u << i;
             }
         }
+        return changed;
+    }
+    static void flip(rte_mbuf *m) { rte_pktmbuf_mtod(m, uint8_t *)[fill_off] ^= 0x5a; }
+
+    // Builds every queue's source frames (rxonly); false when the pool is short.
+    bool prepare_source() {
+        for (uint16_t q = 0; q < queues; ++q) {
+            if (make_burst(mp, *tmpl, size, 0, source[q].frames, dev_burst) != dev_burst) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Sends what waits of the queue's source burst, or a freshly stamped one; returns
+    // the packets the driver's ring took. Corrupted frames are mended once sent.
+    uint32_t source_poll(uint16_t q) {
+        Source &src = source[q];
+        if (src.count == 0) {
+            const uint64_t tsc = rte_rdtsc();
+            for (uint16_t i = 0; i < dev_burst; ++i) {
+                const PerfHdr h = make_hdr(tmpl->data(), size, next_seq[q] + i, tsc);
+                rte_memcpy(rte_pktmbuf_mtod_offset(src.frames[i], uint8_t *, perf_off), &h, sizeof(h));
+            }
+            next_seq[q] += dev_burst;
+            src.flipped = corrupt(src.frames, dev_burst);
+            src.start = 0;
+            src.count = dev_burst;
+        }
+        // Virtqueue 2q is queue pair q's receive queue (the driver's rx, the device's tx).
+        const uint16_t sent = rte_vhost_enqueue_burst(vid, uint16_t(2 * q), src.frames + src.start, src.count);
+        const uint32_t done = uint32_t((uint64_t(1) << (src.start + sent)) - 1); // frames sent so far
+        for (uint32_t f = src.flipped & done; f != 0; f &= f - 1) {
+            flip(src.frames[std::countr_zero(f)]); // the vhost library copied it already
+        }
+        src.flipped &= ~done;
+        src.start += sent;
+        src.count -= sent;
+        return sent;
     }
 
     Pending pending[max_queues];
+    Source source[max_queues];
     SeqCheck seqs[max_queues];
     uint64_t next_seq[max_queues] = {};
 
@@ -184,21 +269,9 @@ struct DeviceLoop {
                 rte_pktmbuf_free_bulk(pkts, n);
                 break;
             }
-            case Direction::rxonly: {
-                if (!flush(q, p)) {
-                    break;
-                }
-                uint16_t n = 0;
-                for (; n < dev_burst; ++n) {
-                    p.pkts[n] = make_packet(mp, *tmpl, size, next_seq[q]);
-                    if (p.pkts[n] == nullptr) {
-                        break;
-                    }
-                    ++next_seq[q];
-                }
-                work += send_new(q, p, n);
+            case Direction::rxonly:
+                work += source_poll(q);
                 break;
-            }
             }
         }
         return work;
@@ -208,6 +281,11 @@ struct DeviceLoop {
         for (uint16_t q = 0; q < queues; ++q) {
             rte_pktmbuf_free_bulk(pending[q].pkts + pending[q].start, pending[q].count);
             pending[q].count = 0;
+            for (rte_mbuf *&m : source[q].frames) {
+                rte_pktmbuf_free(m);
+                m = nullptr;
+            }
+            source[q].count = 0;
         }
     }
 
@@ -239,13 +317,7 @@ struct DriverLoop {
             k = uint16_t(std::min<uint64_t>(k, window_per_queue - std::min<uint64_t>(inflight[q], window_per_queue)));
         }
         rte_mbuf *pkts[512];
-        uint16_t built = 0;
-        for (; built < k; ++built) {
-            pkts[built] = make_packet(mp, *tmpl, size, tx_seq[q] + built);
-            if (pkts[built] == nullptr) {
-                break;
-            }
-        }
+        const uint16_t built = make_burst(mp, *tmpl, size, tx_seq[q], pkts, k);
         const uint16_t sent = built ? rte_eth_tx_burst(port, q, pkts, built) : 0;
         rte_pktmbuf_free_bulk(pkts + sent, built - sent); // their numbers are reused
         tx_seq[q] += sent;
@@ -456,6 +528,20 @@ bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
     return true;
 }
 
+// The vhost device serving `sock`: net_vhost does not export it without linking the
+// driver itself, but the library names every device by its socket path. Device ids are
+// below the library's limit of 1024 devices.
+int vhost_vid_of(const std::string &sock) {
+    constexpr int max_vhost_devices = 1024;
+    char name[PATH_MAX];
+    for (int vid = 0; vid < max_vhost_devices; ++vid) {
+        if (rte_vhost_get_ifname(vid, name, sizeof(name)) == 0 && sock == name) {
+            return vid;
+        }
+    }
+    return -1;
+}
+
 // Last use of the pair's samples: the percentiles reorder them in place.
 RunResult result_of(Pair &p, uint32_t size) {
     RunResult r;
@@ -504,6 +590,13 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
         p.dev.mp = ctx.device_pool;
         p.dev.tmpl = &tmpl;
         p.dev.corrupt_every = ctx.corrupt_every;
+        if (up && s.dir == Direction::rxonly) {
+            p.dev.vid = vhost_vid_of(p.sock);
+            if (p.dev.vid < 0 || !p.dev.prepare_source()) {
+                p.error = p.dev.vid < 0 ? "device: no vhost device on " + p.sock : "device: mempool too small";
+                up = false;
+            }
+        }
         DriverLoop &l = p.loop;
         l.port = p.dport;
         l.queues = s.queues;

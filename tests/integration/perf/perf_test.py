@@ -214,6 +214,23 @@ def test_corrupt():
         assert line[0] == row["scenario"] and line[1] == row["driver"], line
         assert line[-1] == "failed: " + row["error"], line
 
+def test_corrupt_count():
+    # The rxonly source sends the same frames over and over: a corruption must go out once
+    # and be mended, or every later packet would carry it. With a fixed count every packet
+    # the device makes in order reaches the check, so exactly one in 1000 fails it.
+    every = 1000
+    r = run_perf("corrupt-count", ["--compare", "--layout=split,packed", "--dir=rxonly", "--repeats=1",
+                                   "--single-thread", "--packets=20000", "--corrupt-every=%d" % every])
+    assert r.rc == 1, "corrupted run exited with %d, want 1" % r.rc
+    res = r.js["results"]
+    assert len(res) == 2 * len(DRIVERS), len(res)
+    for row in res:
+        name = check_row_fields(row, 1)
+        run = row["runs"][0]
+        assert run["lost"] == 0 and run["reordered"] == 0, "%s: %s" % (name, run)
+        assert run["corrupted"] == run["packets"] // every, \
+            "%s: %d corrupted in %d packets, want one per %d" % (name, run["corrupted"], run["packets"], every)
+
 def test_invalid_options():
     bad = [("--burst=0", "--burst"), ("--layout=foo", "--layout"), ("--size=10", "--size"),
            ("--nonsense", "--nonsense")]
