@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_vhost.h>
 
@@ -530,16 +531,26 @@ bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
 
 // The vhost device serving `sock`: net_vhost does not export it without linking the
 // driver itself, but the library names every device by its socket path. Device ids are
-// below the library's limit of 1024 devices.
+// below the library's limit of 1024 devices; asking for an unused one logs an error, so
+// the library's config log is quiet during the search.
 int vhost_vid_of(const std::string &sock) {
     constexpr int max_vhost_devices = 1024;
+    const int log_type = rte_log_register("lib.vhost.config"); // its id when registered
+    const int level = log_type >= 0 ? rte_log_get_level(uint32_t(log_type)) : -1;
+    if (level >= 0) {
+        rte_log_set_level(uint32_t(log_type), RTE_LOG_CRIT);
+    }
+    int found = -1;
     char name[PATH_MAX];
-    for (int vid = 0; vid < max_vhost_devices; ++vid) {
+    for (int vid = 0; vid < max_vhost_devices && found < 0; ++vid) {
         if (rte_vhost_get_ifname(vid, name, sizeof(name)) == 0 && sock == name) {
-            return vid;
+            found = vid;
         }
     }
-    return -1;
+    if (level >= 0) {
+        rte_log_set_level(uint32_t(log_type), uint32_t(level));
+    }
+    return found;
 }
 
 // Last use of the pair's samples: the percentiles reorder them in place.
