@@ -161,7 +161,7 @@ struct DeviceLoop {
     // rxonly's packet source: one burst of frames per queue, built once and sent over
     // and over, restamped (sequence, TSC, checksum) each time and written straight into
     // the driver's rx ring by the vhost library: no allocation, free or ethdev layer per
-    // packet, so the source does not set the pace and the row measures the driver.
+    // packet: what the source costs is a stamp and the copy into the driver's buffer.
     struct Source {
         rte_mbuf *frames[dev_burst] = {};
         uint16_t start = 0, count = 0; // frames[start, start + count) wait to be sent
