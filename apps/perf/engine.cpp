@@ -44,6 +44,12 @@ constexpr auto link_wait = 10s;
 
 // ---- frames ---------------------------------------------------------------------------
 
+// Writes the header of a frame copied from the template into its first segment.
+void stamp(rte_mbuf *head, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
+    const PerfHdr h = make_hdr(tmpl.data(), len, seq, tsc);
+    rte_memcpy(rte_pktmbuf_mtod_offset(head, uint8_t *, perf_off), &h, sizeof(h));
+}
+
 // Copies the template into a fresh mbuf (a chain for frames beyond one buffer) and puts
 // the header in; nullptr when the pool is dry.
 rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
@@ -67,8 +73,7 @@ rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_
             head->pkt_len += n;
         }
     }
-    const PerfHdr h = make_hdr(tmpl.data(), len, seq, tsc);
-    rte_memcpy(rte_pktmbuf_mtod_offset(head, uint8_t *, perf_off), &h, sizeof(h));
+    stamp(head, tmpl, len, seq, tsc);
     return head;
 }
 
@@ -82,10 +87,8 @@ uint16_t make_burst(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t 
     const bool one_buffer = len + RTE_PKTMBUF_HEADROOM <= uint32_t(rte_pktmbuf_data_room_size(mp));
     if (one_buffer && rte_pktmbuf_alloc_bulk(mp, out, n) == 0) {
         for (uint16_t i = 0; i < n; ++i) {
-            uint8_t *f = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(out[i], uint16_t(len)));
-            rte_memcpy(f, tmpl.data(), len);
-            const PerfHdr h = make_hdr(tmpl.data(), len, seq + i, tsc);
-            rte_memcpy(f + perf_off, &h, sizeof(h));
+            rte_memcpy(rte_pktmbuf_append(out[i], uint16_t(len)), tmpl.data(), len);
+            stamp(out[i], tmpl, len, seq + i, tsc);
         }
         return n;
     }
@@ -219,8 +222,7 @@ struct DeviceLoop {
         if (src.count == 0) {
             const uint64_t tsc = rte_rdtsc();
             for (uint16_t i = 0; i < dev_burst; ++i) {
-                const PerfHdr h = make_hdr(tmpl->data(), size, next_seq[q] + i, tsc);
-                rte_memcpy(rte_pktmbuf_mtod_offset(src.frames[i], uint8_t *, perf_off), &h, sizeof(h));
+                stamp(src.frames[i], *tmpl, size, next_seq[q] + i, tsc);
             }
             next_seq[q] += dev_burst;
             src.flipped = corrupt(src.frames, dev_burst);
