@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 
 namespace vpmd::fwd {
 

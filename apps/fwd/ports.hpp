@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "apps/fwd/options.hpp"
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 
 namespace vpmd::fwd {
 

@@ -57,15 +57,15 @@ struct Arena {
     char *base;
 };
 
-template <template <class> class Q, class D>
+template <template <class, bool> class Q, class D, bool InOrder>
 RingBenchResult run_ring_bench(const RingBenchConfig &o) {
     const uint16_t burst = o.burst;
     QueueConfig cfg;
     cfg.size = o.size;
     cfg.features = feature::version_1 | (o.in_order ? feature::in_order : 0);
-    Arena arena(Q<uint32_t>::ring_bytes(o.size) + 4096);
+    Arena arena(Q<uint32_t, InOrder>::ring_bytes(o.size) + 4096);
     const ArenaTranslator tr{arena.base, uint64_t(uintptr_t(arena.base)), arena.len};
-    Q<uint32_t> q;
+    Q<uint32_t, InOrder> q;
     if (q.init(cfg, DmaRegion{arena.base, uint64_t(uintptr_t(arena.base)), arena.len}) != SetupError::ok) {
         RingBenchResult bad;
         bad.ok = false;
@@ -144,8 +144,12 @@ RingBenchResult run_ring_bench(const RingBenchConfig &o) {
 
 // Runs one layout ("split" or "packed").
 inline RingBenchResult run_ring_bench(const std::string &layout, const RingBenchConfig &c) {
-    return layout == "split" ? run_ring_bench<SplitQueue, SplitDevice<ArenaTranslator>>(c)
-                             : run_ring_bench<PackedQueue, PackedDevice<ArenaTranslator>>(c);
+    if (layout == "split") {
+        return c.in_order ? run_ring_bench<SplitQueue, SplitDevice<ArenaTranslator>, true>(c)
+                          : run_ring_bench<SplitQueue, SplitDevice<ArenaTranslator>, false>(c);
+    }
+    return c.in_order ? run_ring_bench<PackedQueue, PackedDevice<ArenaTranslator>, true>(c)
+                      : run_ring_bench<PackedQueue, PackedDevice<ArenaTranslator>, false>(c);
 }
 
 } // namespace vpmd::bench

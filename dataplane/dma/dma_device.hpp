@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 #include "dataplane/ring/common.hpp"
 
 namespace vpmd::dma {

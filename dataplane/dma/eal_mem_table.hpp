@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 #include "dataplane/dma/mem_region.hpp"
 
 namespace vpmd::dma {

@@ -78,6 +78,12 @@ struct DmaRegion {
     size_t len = 0;
 };
 
+// Driver-private memory for a queue's bookkeeping (see DriverState::private_bytes).
+struct PrivateMem {
+    void *va = nullptr;
+    size_t len = 0;
+};
+
 // Ring-relevant negotiation results and choices, fixed at queue setup.
 struct QueueConfig {
     uint32_t size = 256;
@@ -96,6 +102,8 @@ enum class SetupError : uint8_t {
     ring_memory_misaligned,
     indirect_memory_small,
     indirect_not_negotiated,
+    private_memory_small, // private memory smaller than private_bytes() or misaligned
+    in_order_mismatch, // IN_ORDER negotiated (or not) unlike the queue type's policy
 };
 
 constexpr std::string_view to_string(SetupError e) {
@@ -106,6 +114,8 @@ constexpr std::string_view to_string(SetupError e) {
     case SetupError::ring_memory_misaligned: return "ring memory not 64-byte aligned";
     case SetupError::indirect_memory_small: return "indirect table memory too small";
     case SetupError::indirect_not_negotiated: return "indirect tables asked for without INDIRECT_DESC";
+    case SetupError::private_memory_small: return "private memory too small or misaligned";
+    case SetupError::in_order_mismatch: return "IN_ORDER negotiation does not match the queue type";
     }
     return "unknown";
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
+#include <type_traits>
 
 #include "dataplane/ring/common.hpp"
 
@@ -21,7 +23,17 @@ struct BufferState {
 
 template <class Cookie>
 class DriverState {
+    // Private memory is reused and given back without running destructors.
+    static_assert(std::is_trivially_destructible_v<BufferState<Cookie>>);
+
 public:
+    // Private (driver-only) memory a queue of `size` needs: its buffer states and links. A
+    // caller may give it from NUMA-local memory (the PMD: rte_zmalloc_socket); it must
+    // not be memory the device can reach.
+    [[nodiscard]] static constexpr size_t private_bytes(uint32_t size) {
+        return state_bytes(size) + align_up(sizeof(uint16_t) * size, cache_line);
+    }
+
     [[nodiscard]] Broken broken() const { return broken_; }
     [[nodiscard]] bool is_broken() const { return broken_ != Broken::none; }
     // How many device violations this queue has seen since it was created.
@@ -33,7 +45,17 @@ public:
     [[nodiscard]] uint16_t max_indirect() const { return max_indirect_; }
 
 protected:
-    SetupError init_common(const QueueConfig &cfg, const DmaRegion &indirect) {
+    static constexpr size_t state_bytes(uint32_t size) {
+        return align_up(sizeof(BufferState<Cookie>) * size, cache_line);
+    }
+
+    // in_order: the layout's InOrder policy, which must match what was negotiated (a
+    // device with IN_ORDER may skip used entries an any-order driver would wait for).
+    // priv: where the private state goes (private_bytes() of it); null: the heap.
+    SetupError init_common(const QueueConfig &cfg, const DmaRegion &indirect, bool in_order, PrivateMem priv) {
+        if (cfg.has(feature::in_order) != in_order) {
+            return SetupError::in_order_mismatch;
+        }
         if (cfg.max_indirect != 0) {
             if (!cfg.has(feature::indirect_desc)) {
                 return SetupError::indirect_not_negotiated;
@@ -43,13 +65,27 @@ protected:
                 return SetupError::indirect_memory_small;
             }
         }
+        if (priv.va != nullptr && (priv.len < private_bytes(cfg.size) ||
+                                   reinterpret_cast<uintptr_t>(priv.va) % alignof(BufferState<Cookie>) != 0)) {
+            return SetupError::private_memory_small;
+        }
+        if (priv.va == nullptr) {
+            heap_ = std::make_unique<std::byte[]>(private_bytes(cfg.size) + cache_line);
+            const auto raw = reinterpret_cast<uintptr_t>(heap_.get());
+            priv = PrivateMem{reinterpret_cast<void *>(align_up(raw, cache_line)), private_bytes(cfg.size)};
+        } else {
+            heap_.reset();
+        }
+        auto *base = static_cast<std::byte *>(priv.va);
+        state_ = reinterpret_cast<BufferState<Cookie> *>(base);
+        std::uninitialized_value_construct_n(state_, cfg.size);
+        links_ = reinterpret_cast<uint16_t *>(base + state_bytes(cfg.size));
+        std::uninitialized_value_construct_n(links_, cfg.size);
         size_ = cfg.size;
         order_ = cfg.order;
         event_idx_ = cfg.has(feature::event_idx);
-        in_order_ = cfg.has(feature::in_order);
         max_indirect_ = cfg.max_indirect;
         indirect_ = indirect;
-        state_ = std::make_unique<BufferState<Cookie>[]>(size_);
         broken_ = Broken::none;
         in_flight_ = 0;
         return SetupError::ok;
@@ -117,7 +153,9 @@ protected:
         return n;
     }
 
-    std::unique_ptr<BufferState<Cookie>[]> state_;
+    BufferState<Cookie> *state_ = nullptr;
+    uint16_t *links_ = nullptr; // split: free-list links; packed: free-id list
+    std::unique_ptr<std::byte[]> heap_; // the private state when the caller gave no memory
     DmaRegion indirect_{};
     uint32_t size_ = 0;
     uint32_t in_flight_ = 0; // buffers posted and not yet returned
@@ -127,7 +165,6 @@ protected:
     Broken broken_ = Broken::none;
     Ordering order_ = Ordering::weak;
     bool event_idx_ = false;
-    bool in_order_ = false;
 };
 
 } // namespace vpmd::ring::detail

@@ -12,7 +12,9 @@
 
 namespace vpmd::ring {
 
-template <class Cookie>
+// InOrder: the IN_ORDER policy, fixed by the type so add/collect carry no runtime branch
+// on it; init() refuses a configuration that negotiated otherwise.
+template <class Cookie, bool InOrder = false>
 class PackedQueue : public detail::DriverState<Cookie> {
     using Base = detail::DriverState<Cookie>;
     using Base::in_flight_;
@@ -21,12 +23,13 @@ class PackedQueue : public detail::DriverState<Cookie> {
 
 public:
     using cookie_type = Cookie;
+    static constexpr bool in_order = InOrder;
     static constexpr bool packed = true;
 
     [[nodiscard]] static constexpr bool valid_size(uint32_t size) { return size != 0 && size <= max_queue_size; }
     [[nodiscard]] static constexpr size_t ring_bytes(uint32_t size) { return PackedLayout::of(size).total; }
 
-    SetupError init(const QueueConfig &cfg, DmaRegion ring, DmaRegion indirect = {}) {
+    SetupError init(const QueueConfig &cfg, DmaRegion ring, DmaRegion indirect = {}, PrivateMem priv = {}) {
         if (!valid_size(cfg.size)) {
             return SetupError::bad_size;
         }
@@ -36,7 +39,7 @@ public:
         if (reinterpret_cast<uintptr_t>(ring.va) % cache_line != 0 || ring.device_addr % cache_line != 0) {
             return SetupError::ring_memory_misaligned;
         }
-        if (auto e = Base::init_common(cfg, indirect); e != SetupError::ok) {
+        if (auto e = Base::init_common(cfg, indirect, InOrder, priv); e != SetupError::ok) {
             return e;
         }
         ring_ = ring;
@@ -45,7 +48,6 @@ public:
         desc_ = reinterpret_cast<PackedDesc *>(base + layout_.desc);
         driver_event_ = reinterpret_cast<PackedEvent *>(base + layout_.driver_event);
         device_event_ = reinterpret_cast<PackedEvent *>(base + layout_.device_event);
-        id_next_ = std::make_unique<uint16_t[]>(cfg.size);
         restart();
         return SetupError::ok;
     }
@@ -62,7 +64,7 @@ public:
     [[nodiscard]] uint16_t used_index() const { return uint16_t(last_used_ | (used_wrap_ << 15)); }
 
     // The id the next add_chain/add_burst buffer will get (see SplitQueue::next_id).
-    [[nodiscard]] uint16_t next_id() const { return this->in_order_ ? next_avail_ : free_id_; }
+    [[nodiscard]] uint16_t next_id() const { return InOrder ? next_avail_ : free_id_; }
 
     bool add_chain(const Segment *segs, uint16_t n, Cookie cookie, ChainMode mode = ChainMode::chained) {
         if (this->is_broken() || n == 0) [[unlikely]] {
@@ -116,11 +118,10 @@ public:
             return 0;
         }
         PackedDesc *const desc = desc_;
-        detail::BufferState<Cookie> *const state = state_.get();
-        const uint16_t *const id_next = id_next_.get();
+        detail::BufferState<Cookie> *const state = state_;
+        const uint16_t *const id_next = this->links_;
         const uint16_t size = uint16_t(size_);
-        const bool in_order = this->in_order_;
-        uint16_t slot = next_avail_;
+                uint16_t slot = next_avail_;
         uint16_t wrap = avail_wrap_;
         uint16_t bits = avail_bits_;
         uint16_t free_id = free_id_;
@@ -128,7 +129,7 @@ public:
         auto one = [&](uint16_t &flags_out) {
             const Segment s = seg_of(i);
             uint16_t id = slot; // IN_ORDER: id = head slot
-            if (!in_order) {
+            if constexpr (!InOrder) {
                 id = free_id;
                 free_id = id_next[id];
             }
@@ -198,7 +199,11 @@ public:
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
-        return this->in_order_ ? collect_in_order(sink, max) : collect_any_order(sink, max);
+        if constexpr (InOrder) {
+            return collect_in_order(sink, max);
+        } else {
+            return collect_any_order(sink, max);
+        }
     }
 
     void disable_interrupts() { write_event(*driver_event_, event_flags_disable, 0); }
@@ -233,11 +238,11 @@ private:
         return static_cast<uint16_t>((s.device_writes ? desc_f_write : 0) | (more ? desc_f_next : 0));
     }
     uint16_t alloc_id() {
-        if (this->in_order_) {
+        if constexpr (InOrder) {
             return next_avail_; // IN_ORDER: id = head slot, so completion order is ring order
         }
         const uint16_t id = free_id_;
-        free_id_ = id_next_[id];
+        free_id_ = this->links_[id];
         return id;
     }
     void write_body(uint16_t slot, uint64_t addr, uint32_t len, uint16_t id) {
@@ -297,7 +302,7 @@ private:
         uint16_t staged_slot;
     };
     Cursor cursor() {
-        return Cursor{desc_,    state_.get(), id_next_.get(), uint16_t(size_), last_used_, used_wrap_, free_id_,
+        return Cursor{desc_,    state_, this->links_, uint16_t(size_), last_used_, used_wrap_, free_id_,
                       free_tail_, in_flight_,   0,              staged_,         staged_slot_};
     }
     void store(const Cursor &c) {
@@ -349,7 +354,7 @@ private:
         }
         c.freed += s.ndesc;
         s.ndesc = 0;
-        if (!this->in_order_) {
+        if constexpr (!InOrder) {
             // FIFO (see SplitQueue::release): ids completed in order are reused in order,
             // so a device that completes in order sees id == slot lap after lap.
             if (c.left == c.size) {
@@ -411,7 +416,7 @@ private:
     void restart() {
         std::memset(ring_.va, 0, layout_.total);
         for (uint32_t i = 0; i < size_; ++i) {
-            id_next_[i] = uint16_t(i + 1);
+            this->links_[i] = uint16_t(i + 1);
         }
         free_id_ = 0;
         free_tail_ = uint16_t(size_ - 1);
@@ -434,7 +439,6 @@ private:
     PackedEvent *device_event_ = nullptr; // device writes: does it want kicks
     DmaRegion ring_{};
     PackedLayout layout_{};
-    std::unique_ptr<uint16_t[]> id_next_; // private free-id list
 
     // Producer side.
     alignas(cache_line) uint16_t next_avail_ = 0;

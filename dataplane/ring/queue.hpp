@@ -11,24 +11,35 @@
 
 namespace vpmd::ring {
 
+// Everything the PMD, the mediated control queue and the tests call on a driver view.
 template <class Q>
-concept DriverQueue = requires(Q q, const Q cq, const QueueConfig &cfg, DmaRegion r, const Segment *segs,
-                               typename Q::cookie_type cookie, const typename Q::cookie_type *cookies,
-                               Used<typename Q::cookie_type> *out, uint16_t n) {
+concept DriverQueue = requires(Q q, const Q cq, const QueueConfig &cfg, DmaRegion r, PrivateMem pm,
+                               const Segment *segs, typename Q::cookie_type cookie,
+                               const typename Q::cookie_type *cookies, Used<typename Q::cookie_type> *out,
+                               uint16_t n) {
+    { Q::packed } -> std::convertible_to<bool>;
+    { Q::in_order } -> std::convertible_to<bool>;
     { Q::valid_size(n) } -> std::same_as<bool>;
     { Q::ring_bytes(n) } -> std::same_as<size_t>;
-    { q.init(cfg, r, r) } -> std::same_as<SetupError>;
+    { Q::private_bytes(n) } -> std::same_as<size_t>;
+    { q.init(cfg, r, r, pm) } -> std::same_as<SetupError>;
     { q.add_chain(segs, n, cookie, ChainMode::chained) } -> std::same_as<bool>;
     { q.add_burst(segs, cookies, n) } -> std::same_as<uint16_t>;
+    { q.add_each(cookies, n, [](uint16_t) { return Segment{}; }) } -> std::same_as<uint16_t>;
     { q.publish() } -> std::same_as<void>;
     { q.needs_notify() } -> std::same_as<bool>;
     { q.collect(out, n) } -> std::same_as<uint16_t>;
+    { q.collect_each(n, [](uint16_t, typename Q::cookie_type, uint32_t) {}) } -> std::same_as<uint16_t>;
+    { q.detach_unused([](typename Q::cookie_type) {}) } -> std::same_as<uint32_t>;
     { q.disable_interrupts() } -> std::same_as<void>;
     { q.enable_interrupts() } -> std::same_as<bool>;
     { q.reset() } -> std::same_as<bool>;
     { cq.free_descs() } -> std::same_as<uint32_t>;
     { cq.in_flight() } -> std::same_as<uint32_t>;
+    { cq.size() } -> std::same_as<uint32_t>;
     { cq.broken() } -> std::same_as<Broken>;
+    { cq.error_count() } -> std::same_as<uint64_t>;
+    { cq.ignored_lens() } -> std::same_as<uint64_t>;
     { cq.desc_addr() } -> std::same_as<uint64_t>;
     { cq.driver_area_addr() } -> std::same_as<uint64_t>;
     { cq.device_area_addr() } -> std::same_as<uint64_t>;
@@ -65,7 +76,9 @@ struct ArenaTranslator {
 };
 
 static_assert(DriverQueue<SplitQueue<void *>>);
+static_assert(DriverQueue<SplitQueue<void *, true>>);
 static_assert(DriverQueue<PackedQueue<void *>>);
+static_assert(DriverQueue<PackedQueue<void *, true>>);
 static_assert(DeviceQueue<SplitDevice<ArenaTranslator>>);
 static_assert(DeviceQueue<PackedDevice<ArenaTranslator>>);
 

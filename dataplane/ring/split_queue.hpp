@@ -11,7 +11,9 @@
 
 namespace vpmd::ring {
 
-template <class Cookie>
+// InOrder: the IN_ORDER policy, fixed by the type so add/collect carry no runtime branch
+// on it; init() refuses a configuration that negotiated otherwise.
+template <class Cookie, bool InOrder = false>
 class SplitQueue : public detail::DriverState<Cookie> {
     using Base = detail::DriverState<Cookie>;
     using Base::in_flight_;
@@ -20,6 +22,7 @@ class SplitQueue : public detail::DriverState<Cookie> {
 
 public:
     using cookie_type = Cookie;
+    static constexpr bool in_order = InOrder;
     static constexpr bool packed = false;
 
     [[nodiscard]] static constexpr bool valid_size(uint32_t size) {
@@ -30,8 +33,8 @@ public:
     }
 
     // Lays the ring out in `ring` (zeroed here) and, with max_indirect, indirect tables
-    // in `indirect`. Nothing is allocated in shared memory; private state is.
-    SetupError init(const QueueConfig &cfg, DmaRegion ring, DmaRegion indirect = {}) {
+    // in `indirect`; private state goes in `priv`, or on the heap when none is given.
+    SetupError init(const QueueConfig &cfg, DmaRegion ring, DmaRegion indirect = {}, PrivateMem priv = {}) {
         if (!valid_size(cfg.size)) {
             return SetupError::bad_size;
         }
@@ -41,7 +44,7 @@ public:
         if (reinterpret_cast<uintptr_t>(ring.va) % cache_line != 0 || ring.device_addr % cache_line != 0) {
             return SetupError::ring_memory_misaligned;
         }
-        if (auto e = Base::init_common(cfg, indirect); e != SetupError::ok) {
+        if (auto e = Base::init_common(cfg, indirect, InOrder, priv); e != SetupError::ok) {
             return e;
         }
         ring_ = ring;
@@ -55,7 +58,6 @@ public:
         used_ring_ = reinterpret_cast<SplitUsedElem *>(used_ + 1);
         avail_event_ = reinterpret_cast<uint16_t *>(used_ring_ + cfg.size);
         mask_ = static_cast<uint16_t>(cfg.size - 1);
-        next_ = std::make_unique<uint16_t[]>(cfg.size);
         restart();
         return SetupError::ok;
     }
@@ -132,18 +134,17 @@ public:
         n = static_cast<uint16_t>(std::min<uint32_t>(n, num_free_));
         SplitDesc *const desc = desc_;
         uint16_t *const avail_ring = avail_ring_;
-        detail::BufferState<Cookie> *const state = state_.get();
-        const uint16_t *const next = next_.get();
+        detail::BufferState<Cookie> *const state = state_;
+        const uint16_t *const next = this->links_;
         const uint16_t mask = mask_;
-        const bool in_order = this->in_order_;
-        const uint16_t pos = avail_idx_.raw();
+                const uint16_t pos = avail_idx_.raw();
         uint16_t head = free_head_;
         for (uint16_t i = 0; i < n; ++i) {
             const Segment s = seg_of(i);
             desc[head] = SplitDesc{s.addr, s.len, flags_of(s, 0), 0};
             state[head] = detail::BufferState<Cookie>{cookies[i], s.device_writes ? s.len : 0, 1, head};
             store_if_changed(avail_ring[uint16_t(pos + i) & mask], head);
-            head = in_order ? uint16_t((head + 1) & mask) : next[head];
+            head = InOrder ? uint16_t((head + 1) & mask) : next[head];
         }
         free_head_ = head;
         num_free_ -= n;
@@ -189,7 +190,11 @@ public:
             this->mark_broken(Broken::used_idx_jump);
             return 0;
         }
-        return this->in_order_ ? collect_in_order(sink, max, pending) : collect_any_order(sink, max, pending);
+        if constexpr (InOrder) {
+            return collect_in_order(sink, max, pending);
+        } else {
+            return collect_any_order(sink, max, pending);
+        }
     }
 
     // Used-buffer notifications from the device (interrupts / callfd kicks).
@@ -244,7 +249,7 @@ private:
     }
     uint16_t alloc_head() const { return free_head_; }
     // Next descriptor after idx in allocation order (private copy; the ring's may be forged).
-    uint16_t next_of(uint16_t idx) const { return this->in_order_ ? uint16_t((idx + 1) & mask_) : next_[idx]; }
+    uint16_t next_of(uint16_t idx) const { return InOrder ? uint16_t((idx + 1) & mask_) : this->links_[idx]; }
     void take_descs(uint16_t new_free_head, uint16_t n) {
         free_head_ = new_free_head;
         num_free_ -= n;
@@ -255,11 +260,11 @@ private:
     // after lap and set_avail leaves their lines clean (as with IN_ORDER).
     void release(uint16_t head) {
         auto &s = state_[head];
-        if (!this->in_order_) {
+        if constexpr (!InOrder) {
             if (num_free_ == 0) {
                 free_head_ = head;
             } else {
-                next_[free_tail_] = head;
+                this->links_[free_tail_] = head;
             }
             free_tail_ = s.last;
         }
@@ -333,7 +338,7 @@ private:
     void restart() {
         std::memset(ring_.va, 0, layout_.total);
         for (uint32_t i = 0; i < size_; ++i) {
-            next_[i] = static_cast<uint16_t>((i + 1) & mask_);
+            this->links_[i] = static_cast<uint16_t>((i + 1) & mask_);
         }
         free_head_ = 0;
         free_tail_ = static_cast<uint16_t>(size_ - 1);
@@ -354,7 +359,6 @@ private:
     uint16_t *avail_event_ = nullptr;
     DmaRegion ring_{};
     SplitLayout layout_{};
-    std::unique_ptr<uint16_t[]> next_; // private free-list links
     uint16_t mask_ = 0;
 
     // Producer side.

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 #include "dataplane/runtime/counters.hpp"
 
 namespace vpmd::runtime {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 #include "dataplane/runtime/counters.hpp"
 #include "dataplane/runtime/loop.hpp"
 #include "dataplane/runtime/poller.hpp"

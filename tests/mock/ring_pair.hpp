@@ -15,14 +15,14 @@ namespace vpmd::test {
 using namespace vpmd::ring;
 
 struct SplitLayoutTag {
-    template <class C>
-    using Queue = SplitQueue<C>;
+    template <class C, bool InOrder>
+    using Queue = SplitQueue<C, InOrder>;
     using Device = SplitDevice<ArenaTranslator, 64>;
     static constexpr bool packed = false;
 };
 struct PackedLayoutTag {
-    template <class C>
-    using Queue = PackedQueue<C>;
+    template <class C, bool InOrder>
+    using Queue = PackedQueue<C, InOrder>;
     using Device = PackedDevice<ArenaTranslator, 64>;
     static constexpr bool packed = true;
 };
@@ -30,10 +30,11 @@ struct PackedLayoutTag {
 inline constexpr uint64_t arena_device_base = 0x7f0000100000ULL; // not equal to any VA
 inline constexpr uint32_t buffer_bytes = 2048;
 
-template <class Tag, class Cookie = uint32_t>
+// InOrder: the queue type's IN_ORDER policy; features must then carry feature::in_order.
+template <class Tag, class Cookie = uint32_t, bool InOrder = false>
 class RingPair {
 public:
-    using Queue = typename Tag::template Queue<Cookie>;
+    using Queue = typename Tag::template Queue<Cookie, InOrder>;
     using Device = typename Tag::Device;
     using Chain = typename Device::Chain;
 

@@ -1,8 +1,6 @@
 // net_vpmd: the ethdev operations and the vdev driver (probe/remove). Control path only;
 // the burst functions live in rxtx.hpp.
-#include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
-#include <ethdev_vdev.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
@@ -13,12 +11,12 @@
 #include <new>
 
 #include "drivers/net/vpmd/adapter.hpp"
+#include "drivers/net/vpmd/ethdev.hpp"
 #include "drivers/net/vpmd/rxtx.hpp"
 
 namespace vpmd::pmd {
 
 namespace {
-int g_log_type = -1;
 
 // Bytes of an mbuf a packet may use when it arrives in one buffer.
 uint32_t rx_buf_room(const rte_mempool *mp) {
@@ -29,25 +27,6 @@ uint32_t rx_buf_room(const rte_mempool *mp) {
 constexpr uint32_t max_rx_pktlen_mrg = 9728;
 constexpr uint32_t max_rx_pktlen_single = RTE_MBUF_DEFAULT_DATAROOM;
 constexpr uint16_t max_mac_addrs = 16;
-} // namespace
-
-int log_type() {
-    if (g_log_type < 0) {
-        g_log_type = rte_log_register_type_and_pick_level("pmd.net.vpmd", RTE_LOG_NOTICE);
-    }
-    return g_log_type;
-}
-
-void log(uint32_t level, const char *fmt, ...) {
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    rte_log(level, uint32_t(log_type()), "vpmd: %s\n", line);
-}
-
-namespace {
 
 int ctrl_send(Adapter &ad, uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
     if (!ad.cq) {
@@ -64,9 +43,10 @@ int ctrl_send(Adapter &ad, uint8_t cls, uint8_t cmd, std::span<const uint8_t> da
 // ---- queues ---------------------------------------------------------------------------
 
 template <class Q>
-void free_queue(Adapter &ad, Q *q) {
-    ad.dma.free(q->ring_mem);
-    ad.dma.free(q->side_mem);
+void free_queue(Q *q) {
+    q->dma->free(q->ring_mem);
+    q->dma->free(q->side_mem);
+    rte_free(q->priv_mem);
     q->~Q();
     rte_free(q);
 }
@@ -82,7 +62,7 @@ void rx_queue_release(rte_eth_dev *dev, uint16_t qid) {
         if (rq->mrg_head != nullptr) {
             rte_pktmbuf_free(rq->mrg_head);
         }
-        free_queue(ad, rq);
+        free_queue(rq);
     });
     dev->data->rx_queues[qid] = nullptr;
 }
@@ -95,7 +75,7 @@ void tx_queue_release(rte_eth_dev *dev, uint16_t qid) {
     }
     with_txq(ad, q, [&](auto *tq) {
         tq->ring.detach_unused([](rte_mbuf *m) { rte_pktmbuf_free(m); });
-        free_queue(ad, tq);
+        free_queue(tq);
     });
     dev->data->tx_queues[qid] = nullptr;
 }
@@ -114,10 +94,12 @@ int check_size(Adapter &ad, uint32_t size, const char *what, uint16_t qid) {
     return 0;
 }
 
-// Allocates the queue object on the NUMA node asked and lays its ring out in memory the
-// backend can reach.
+// Allocates the queue object and the ring's private state on the NUMA node asked, and lays
+// the ring out in memory of the role's DMA device (the transport's): what that device's
+// consumer can reach, at the addresses it understands.
 template <class Q>
-Q *make_queue(Adapter &ad, uint32_t size, unsigned socket, size_t side_len, ring::DmaRegion &side, int &rc) {
+Q *make_queue(Adapter &ad, transport::QueueRole role, uint16_t qid, uint32_t size, unsigned socket, size_t side_len,
+              ring::DmaRegion &side, int &rc) {
     void *mem = rte_zmalloc_socket("vpmd_queue", sizeof(Q), RTE_CACHE_LINE_SIZE, int(socket));
     if (mem == nullptr) {
         rc = -ENOMEM;
@@ -125,18 +107,20 @@ Q *make_queue(Adapter &ad, uint32_t size, unsigned socket, size_t side_len, ring
     }
     Q *q = new (mem) Q();
     using Ring = decltype(q->ring);
-    auto ring_mem = ad.dma.alloc(Ring::ring_bytes(size), 4096);
-    if (!ring_mem) {
-        q->~Q();
-        rte_free(mem);
-        rc = ring_mem.error();
+    q->dma = &ad.dma(role);
+    q->mode = q->dma->addr_mode();
+    q->priv_mem = rte_zmalloc_socket("vpmd_ring_state", Ring::private_bytes(size), RTE_CACHE_LINE_SIZE, int(socket));
+    auto ring_mem = q->dma->alloc(Ring::ring_bytes(size), 4096);
+    if (q->priv_mem == nullptr || !ring_mem) {
+        rc = q->priv_mem == nullptr ? -ENOMEM : ring_mem.error();
+        free_queue(q);
         return nullptr;
     }
     q->ring_mem = *ring_mem;
     if (side_len != 0) {
-        auto s = ad.dma.alloc(side_len, 4096);
+        auto s = q->dma->alloc(side_len, 4096);
         if (!s) {
-            free_queue(ad, q);
+            free_queue(q);
             rc = s.error();
             return nullptr;
         }
@@ -145,12 +129,26 @@ Q *make_queue(Adapter &ad, uint32_t size, unsigned socket, size_t side_len, ring
     }
     q->ad = &ad;
     q->size = size;
+    q->slot.role = role;
+    q->slot.queue_id = qid;
+    q->slot.index = uint16_t(role == transport::QueueRole::rx ? 2 * qid : 2 * qid + 1);
+    q->slot.size = size;
     q->port_id = ad.dev->data->port_id;
     q->nombuf = &ad.dev->data->rx_mbuf_alloc_failed;
-    q->gate.paused.store(ad.started.load() ? 0 : 1); // stopped ports do not burst
+    q->gate.paused.store(ad.port->started() ? 0 : 1); // stopped ports do not burst
     rc = 0;
     return q;
 }
+
+// After ring.init: the device addresses the transport hands to the device.
+template <class Q>
+void note_ring_addresses(Q *q) {
+    q->slot.desc_addr = q->ring.desc_addr();
+    q->slot.driver_area_addr = q->ring.driver_area_addr();
+    q->slot.device_area_addr = q->ring.device_area_addr();
+}
+
+ring::PrivateMem private_mem_of(const QueueBase *q, size_t len) { return ring::PrivateMem{q->priv_mem, len}; }
 
 int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *,
                    rte_mempool *mp) {
@@ -164,7 +162,7 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
             mp->name, rte_pktmbuf_data_room_size(mp), RTE_PKTMBUF_HEADROOM);
         return -EINVAL;
     }
-    if (!ad.mrg && uint32_t(dev->data->mtu) + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > rx_buf_room(mp)) {
+    if (!ad.port->mrg() && uint32_t(dev->data->mtu) + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > rx_buf_room(mp)) {
         log(RTE_LOG_ERR, "%s: rx queue %u: MTU %u does not fit mempool buffers of %u bytes without mrg_rxbuf=1",
             ad.name.c_str(), qid, dev->data->mtu, rx_buf_room(mp));
         return -EINVAL;
@@ -173,29 +171,29 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
     int rc = 0;
     auto build = [&](auto tag) -> void * {
         using Q = RxQueue<decltype(tag)>;
+        using Ring = decltype(tag);
         ring::DmaRegion side{};
-        Q *q = make_queue<Q>(ad, size, socket, 0, side, rc);
+        Q *q = make_queue<Q>(ad, transport::QueueRole::rx, qid, size, socket, 0, side, rc);
         if (q == nullptr) {
             return nullptr;
         }
-        ring::QueueConfig cfg{size, ad.ring_features & ~ring::feature::indirect_desc, 0, ring::Ordering::weak};
-        if (auto e = q->ring.init(cfg, q->ring_mem); e != ring::SetupError::ok) {
+        ring::QueueConfig cfg{size, ad.port->ring_features() & ~ring::feature::indirect_desc, 0, ring::Ordering::weak};
+        if (auto e = q->ring.init(cfg, q->ring_mem, {}, private_mem_of(q, Ring::private_bytes(size)));
+            e != ring::SetupError::ok) {
             log(RTE_LOG_ERR, "%s: rx queue %u: %s", ad.name.c_str(), qid, ring::to_string(e).data());
-            free_queue(ad, q);
+            free_queue(q);
             rc = -EINVAL;
             return nullptr;
         }
+        note_ring_addresses(q);
         q->ring.disable_interrupts(); // poll mode: no used-buffer notifications wanted
-        q->queue_id = qid;
-        q->vring = uint16_t(2 * qid);
         q->mp = mp;
         q->filter = &ad.filter;
-        const bool in_order = ad.ring_features & ring::feature::in_order;
         // At most half the ring, or a small ring would never refill.
-        q->refill_at = std::min<uint32_t>(in_order ? refill_batch_in_order : refill_batch_any_order, size / 2);
+        q->refill_at = std::min<uint32_t>(Ring::in_order ? refill_batch_in_order : refill_batch_any_order, size / 2);
         return q;
     };
-    void *q = ad.packed() ? build(PackedRing{}) : build(SplitRing{});
+    void *q = with_ring_type(ad, build);
     if (q == nullptr) {
         log(RTE_LOG_ERR, "%s: rx queue %u setup failed: %s", ad.name.c_str(), qid, strerror(-rc));
         return rc;
@@ -211,35 +209,37 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         return rc;
     }
     tx_queue_release(dev, qid);
-    const bool indirect = ad.ring_features & ring::feature::indirect_desc;
+    const bool indirect = ad.port->ring_features() & ring::feature::indirect_desc;
     const size_t hdr_len = ring::align_up(size_t(size) * tx_hdr_slot, 64);
     const size_t ind_len = indirect ? size_t(size) * tx_max_indirect * 16 : 0;
     int rc = 0;
     auto build = [&](auto tag) -> void * {
         using Q = TxQueue<decltype(tag)>;
+        using Ring = decltype(tag);
         ring::DmaRegion side{};
-        Q *q = make_queue<Q>(ad, size, socket, hdr_len + ind_len, side, rc);
+        Q *q = make_queue<Q>(ad, transport::QueueRole::tx, qid, size, socket, hdr_len + ind_len, side, rc);
         if (q == nullptr) {
             return nullptr;
         }
-        ring::QueueConfig cfg{size, ad.ring_features, uint16_t(indirect ? tx_max_indirect : 0), ring::Ordering::weak};
+        ring::QueueConfig cfg{size, ad.port->ring_features(), uint16_t(indirect ? tx_max_indirect : 0),
+                              ring::Ordering::weak};
         const ring::DmaRegion ind{static_cast<char *>(side.va) + hdr_len, side.device_addr + hdr_len, ind_len};
-        if (auto e = q->ring.init(cfg, q->ring_mem, ind); e != ring::SetupError::ok) {
+        if (auto e = q->ring.init(cfg, q->ring_mem, ind, private_mem_of(q, Ring::private_bytes(size)));
+            e != ring::SetupError::ok) {
             log(RTE_LOG_ERR, "%s: tx queue %u: %s", ad.name.c_str(), qid, ring::to_string(e).data());
-            free_queue(ad, q);
+            free_queue(q);
             rc = -EINVAL;
             return nullptr;
         }
+        note_ring_addresses(q);
         q->ring.disable_interrupts();
-        q->queue_id = qid;
-        q->vring = uint16_t(2 * qid + 1);
         q->hdr_va = static_cast<uint8_t *>(side.va);
         q->hdr_dev = side.device_addr;
         q->indirect = indirect;
         q->keep_num_buffers = !ad.args.strict_tx_hdr;
         return q;
     };
-    void *q = ad.packed() ? build(PackedRing{}) : build(SplitRing{});
+    void *q = with_ring_type(ad, build);
     if (q == nullptr) {
         log(RTE_LOG_ERR, "%s: tx queue %u setup failed: %s", ad.name.c_str(), qid, strerror(-rc));
         return rc;
@@ -251,7 +251,8 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
 // ---- device ---------------------------------------------------------------------------
 
 uint16_t max_pairs(const Adapter &ad) {
-    return uint16_t(ad.backend_pairs == 0 ? ad.args.queues : std::min<uint32_t>(ad.args.queues, ad.backend_pairs));
+    const uint32_t dev = ad.port->device_pairs();
+    return uint16_t(dev == 0 ? ad.args.queues : std::min<uint32_t>(ad.args.queues, dev));
 }
 
 int dev_configure(rte_eth_dev *dev) {
@@ -279,15 +280,15 @@ int dev_configure(rte_eth_dev *dev) {
         if (int rc = ctrl_send(ad, net::ctrl::mq, net::ctrl::mq_vq_pairs_set, data); rc != 0) {
             return rc;
         }
-    } else {
-        ad.active_pairs = nrx;
+    } else if (int rc = apply_queue_pairs(ad, nrx); rc != 0) {
+        return rc;
     }
     return 0;
 }
 
 int dev_start(rte_eth_dev *dev) {
     Adapter &ad = *adapter_of(dev);
-    std::lock_guard lock(ad.ctl);
+    std::lock_guard lock(ad.port->lock());
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
         if (dev->data->rx_queues[i] == nullptr || dev->data->tx_queues[i] == nullptr) {
             log(RTE_LOG_ERR, "%s: queue pair %u not set up", ad.name.c_str(), i);
@@ -295,29 +296,19 @@ int dev_start(rte_eth_dev *dev) {
         }
     }
     select_bursts(ad);
-    fill_rx_queues(ad);
-    if (int rc = backend_start(ad); rc != 0) {
-        drain_queues(ad);
+    if (int rc = ad.port->start(); rc != 0) {
         return rc;
     }
-    ad.started = true;
-    resume_queues(ad);
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
         dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
         dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
     }
-    set_link(ad, ad.connected());
     return 0;
 }
 
 int dev_stop(rte_eth_dev *dev) {
     Adapter &ad = *adapter_of(dev);
-    std::lock_guard lock(ad.ctl);
-    ad.started = false;
-    pause_queues(ad);
-    backend_stop(ad);
-    drain_queues(ad); // every posted mbuf goes back to its pool
-    set_link(ad, false);
+    ad.port->stop();
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
         dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
     }
@@ -327,37 +318,15 @@ int dev_stop(rte_eth_dev *dev) {
     return 0;
 }
 
-// rte_eth_dev_reset: the port was stopped; reset the backend device (RESET_DEVICE or
-// RESET_OWNER) and negotiate again, so the application can configure it afresh. When the
-// backend will not take it, the connection is dropped and the watcher reconnects.
+// rte_eth_dev_reset: the port was stopped; reset the device and negotiate again, so the
+// application can configure it afresh. A device that will not take it is detached and
+// the watcher attaches again.
 int dev_reset(rte_eth_dev *dev) {
     Adapter &ad = *adapter_of(dev);
-    if (ad.started) {
+    if (ad.port->started()) {
         dev_stop(dev);
     }
-    std::lock_guard lock(ad.ctl);
-    if (!ad.connected()) {
-        return 0;
-    }
-    if (auto st = ad.vu->reset(); !st) {
-        log(RTE_LOG_WARNING, "%s: backend reset failed (%s): reconnecting", ad.name.c_str(),
-            vhost_user::describe(st.error()).c_str());
-        ad.vu->disconnect();
-        return 0;
-    }
-    if (int rc = negotiate(ad, false); rc != 0) {
-        ad.vu->disconnect();
-        return rc;
-    }
-    return 0;
-}
-
-void destroy(Adapter *ad) {
-    stop_watcher(*ad);
-    if (ad->vu) {
-        ad->vu->close();
-    }
-    delete ad;
+    return ad.port->reset();
 }
 
 int dev_close(rte_eth_dev *dev) {
@@ -368,17 +337,17 @@ int dev_close(rte_eth_dev *dev) {
     if (ad == nullptr) {
         return 0;
     }
-    if (ad->started) {
+    if (ad->port->started()) {
         dev_stop(dev);
     }
-    stop_watcher(*ad);
+    ad->port->stop_watcher();
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
         rx_queue_release(dev, i);
     }
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
         tx_queue_release(dev, i);
     }
-    destroy(ad);
+    delete ad; // the control queue, then the port: its transport closes
     *static_cast<Adapter **>(dev->data->dev_private) = nullptr;
     return 0;
 }
@@ -387,12 +356,12 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
     Adapter &ad = *adapter_of(dev);
     info->max_rx_queues = max_pairs(ad);
     info->max_tx_queues = max_pairs(ad);
-    info->max_rx_pktlen = ad.mrg ? max_rx_pktlen_mrg : max_rx_pktlen_single;
+    info->max_rx_pktlen = ad.port->mrg() ? max_rx_pktlen_mrg : max_rx_pktlen_single;
     info->min_rx_bufsize = RTE_PKTMBUF_HEADROOM + 64;
     info->max_mtu = uint16_t(info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
     info->min_mtu = RTE_ETHER_MIN_MTU;
     info->max_mac_addrs = ad.cq ? max_mac_addrs : 1;
-    info->rx_offload_capa = ad.mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
+    info->rx_offload_capa = ad.port->mrg() ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
     info->rx_offload_capa |= ad.cq ? RTE_ETH_RX_OFFLOAD_VLAN_FILTER : 0;
     info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     info->rx_queue_offload_capa = 0;
@@ -411,7 +380,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
 int link_update(rte_eth_dev *dev, int) {
     Adapter &ad = *adapter_of(dev);
     rte_eth_link link{};
-    const bool up = ad.link_up.load();
+    const bool up = ad.port->link_up();
     link.link_speed = up ? ad.args.speed : RTE_ETH_SPEED_NUM_NONE;
     link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
     link.link_autoneg = RTE_ETH_LINK_FIXED;
@@ -502,10 +471,10 @@ int vlan_filter_set(rte_eth_dev *dev, uint16_t vid, int on) {
 int mtu_set(rte_eth_dev *dev, uint16_t mtu) {
     Adapter &ad = *adapter_of(dev);
     const uint32_t frame = uint32_t(mtu) + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
-    const uint32_t max = ad.mrg ? max_rx_pktlen_mrg : max_rx_pktlen_single;
+    const uint32_t max = ad.port->mrg() ? max_rx_pktlen_mrg : max_rx_pktlen_single;
     if (frame > max) {
         log(RTE_LOG_ERR, "%s: MTU %u: frames of %u bytes exceed %u%s", ad.name.c_str(), mtu, frame, max,
-            ad.mrg ? "" : " (mrg_rxbuf=1 allows jumbo frames)");
+            ad.port->mrg() ? "" : " (mrg_rxbuf=1 allows jumbo frames)");
         return -EINVAL;
     }
     ad.mtu = mtu;
@@ -604,9 +573,9 @@ void each_xstat(rte_eth_dev *dev, F &&fn) {
     }
     fn("cq_commands_ok", ad.cq ? ad.cq->mediator().commands_ok() : 0);
     fn("cq_commands_failed", ad.cq ? ad.cq->mediator().commands_failed() : 0);
-    fn("backend_losses", ad.backend_losses.load());
-    fn("reconnects", ad.reconnects.load());
-    fn("mem_table_updates", ad.mem_table_updates.load());
+    fn("backend_losses", ad.port->losses());
+    fn("reconnects", ad.port->reconnects());
+    fn("mem_table_updates", ad.port->memory_syncs());
 }
 
 int xstats_count(rte_eth_dev *dev) {
@@ -677,7 +646,9 @@ const eth_dev_ops vpmd_ops = [] {
     return o;
 }();
 
-// ---- probe / remove -------------------------------------------------------------------
+} // namespace
+
+// ---- port creation (every bus's probe ends here) ---------------------------------------
 
 uint64_t ring_features_of(const Devargs &a) {
     uint64_t f = 0;
@@ -688,82 +659,70 @@ uint64_t ring_features_of(const Devargs &a) {
     return f;
 }
 
-int connect_client(Adapter &ad) {
-    auto st = ad.vu->connect(std::chrono::milliseconds(ad.args.connect_timeout_ms));
-    if (!st) {
-        log(RTE_LOG_ERR, "%s: cannot connect to the vhost-user backend at %s: %s%s", ad.name.c_str(),
-            ad.args.path.c_str(), vhost_user::describe(st.error()).c_str(),
-            ad.args.connect_timeout_ms == 0 ? " (connect_timeout=SECONDS waits for it; server=1 lets it connect to us)"
-                                            : "");
-        return vhost_user::to_errno(st.error());
+rte_eth_dev *allocate_ethdev(const std::string &name, size_t private_size, int numa_node) {
+    rte_eth_dev *dev = rte_eth_dev_allocate(name.c_str());
+    if (dev == nullptr) {
+        return nullptr;
     }
-    return negotiate(ad, true);
+    dev->data->dev_private = rte_zmalloc_socket(name.c_str(), private_size, RTE_CACHE_LINE_SIZE, numa_node);
+    if (dev->data->dev_private == nullptr) {
+        rte_eth_dev_release_port(dev);
+        return nullptr;
+    }
+    dev->data->numa_node = numa_node;
+    return dev;
 }
 
-int vpmd_probe(rte_vdev_device *vdev) {
-    const char *name = rte_vdev_device_name(vdev);
-    const char *params = rte_vdev_device_args(vdev);
-    if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-        log(RTE_LOG_ERR, "%s: secondary processes are not supported", name);
-        return -ENOTSUP;
-    }
+int create_port(PortRequest req, const EthdevAllocator &alloc) {
+    const std::string name = req.name;
     auto ad = std::make_unique<Adapter>();
     ad->name = name;
-    if (auto r = parse_devargs(params ? params : "", ad->args); !r.ok) {
-        log(RTE_LOG_ERR, "%s: %s", name, r.error.c_str());
-        return -EINVAL;
+    ad->args = req.args;
+    PortOptions po;
+    po.ring_features = ring_features_of(req.args);
+    po.mrg_rxbuf = req.args.mrg_rxbuf;
+    po.queues = req.args.queues;
+    po.device_arrives_later = req.device_arrives_later;
+    po.attach_timeout = std::chrono::milliseconds(req.args.connect_timeout_ms);
+    po.attach_hint = std::move(req.attach_hint);
+    ad->port = std::make_unique<PortControl>(name, std::move(req.transport), po, *ad);
+    if (int rc = ad->port->open(); rc != 0) {
+        return rc; // the port's destructor closes the transport
     }
-    ad->ring_features = ring_features_of(ad->args);
-    vhost_user::DeviceOptions opts;
-    opts.path = ad->args.path;
-    opts.mode = ad->args.server ? vhost_user::Mode::server : vhost_user::Mode::client;
-    ad->vu = std::make_unique<vhost_user::VhostUserDevice>(opts);
-    if (ad->args.server) {
-        if (auto st = ad->vu->listen(); !st) {
-            log(RTE_LOG_ERR, "%s: cannot listen on %s: %s", name, ad->args.path.c_str(),
-                vhost_user::describe(st.error()).c_str());
-            return vhost_user::to_errno(st.error());
-        }
-    } else if (int rc = connect_client(*ad); rc != 0) {
-        ad->vu->close();
-        return rc;
-    }
-    ad->mrg = ad->args.server ? ad->args.mrg_rxbuf : ad->mrg;
 
-    rte_eth_dev *dev = rte_eth_vdev_allocate(vdev, sizeof(Adapter *));
+    rte_eth_dev *dev = alloc(sizeof(Adapter *));
     if (dev == nullptr) {
-        ad->vu->close();
+        log(RTE_LOG_ERR, "%s: cannot allocate the ethdev", name.c_str());
         return -ENOMEM;
     }
     ad->dev = dev;
     dev->data->mac_addrs = static_cast<rte_ether_addr *>(
-        rte_zmalloc_socket(name, sizeof(rte_ether_addr) * max_mac_addrs, 0, vdev->device.numa_node));
+        rte_zmalloc_socket(name.c_str(), sizeof(rte_ether_addr) * max_mac_addrs, 0, req.numa_node));
     if (dev->data->mac_addrs == nullptr) {
-        ad->vu->close();
         rte_eth_dev_release_port(dev);
         return -ENOMEM;
     }
     if (ad->args.have_mac) {
         std::memcpy(dev->data->mac_addrs[0].addr_bytes, ad->args.mac.data(), 6);
+    } else if (const auto &mac = ad->port->device_info().mac) {
+        std::memcpy(dev->data->mac_addrs[0].addr_bytes, mac->data(), 6);
     } else {
         rte_eth_random_addr(dev->data->mac_addrs[0].addr_bytes);
     }
     if (ad->args.cq) {
         int err = 0;
         Adapter *raw = ad.get();
-        ad->cq = mediated::ControlQueue::create(64, ad->ring_features | ring::feature::version_1, ad->args.queues,
-                                                [raw](uint16_t pairs) { return apply_queue_pairs(*raw, pairs); }, &err);
+        ad->cq = mediated::ControlQueue::create(
+            64, ad->port->ring_features() | ring::feature::version_1, ad->args.queues,
+            [raw](uint16_t pairs) { return apply_queue_pairs(*raw, pairs); },
+            ad->dma(transport::QueueRole::control), &err);
         if (!ad->cq) {
-            log(RTE_LOG_ERR, "%s: control queue: %s", name, strerror(-err));
-            ad->vu->close();
+            log(RTE_LOG_ERR, "%s: control queue: %s", name.c_str(), strerror(-err));
             rte_eth_dev_release_port(dev);
             return err;
         }
         const auto &m = dev->data->mac_addrs[0].addr_bytes;
         (void)ad->cq->send(net::ctrl::mac, net::ctrl::mac_addr_set, std::span<const uint8_t>(m, 6));
-    }
-    if (auto w = dma::MemEventWatch::create("vpmd_" + ad->name); w) {
-        ad->mem_watch = std::move(*w);
     }
     refresh_filter(*ad);
     dev->dev_ops = &vpmd_ops;
@@ -772,40 +731,13 @@ int vpmd_probe(rte_vdev_device *vdev) {
     select_bursts(*ad);
     Adapter *raw = ad.release();
     *static_cast<Adapter **>(dev->data->dev_private) = raw;
-    start_watcher(*raw);
+    raw->port->start_watcher();
     rte_eth_dev_probing_finish(dev);
-    log(RTE_LOG_INFO, "%s: %s, %s ring%s%s, %u queue pair(s), backend %s", name, raw->args.path.c_str(),
-        raw->packed() ? "packed" : "split", raw->args.in_order ? ", in-order" : "", raw->mrg ? ", mrg_rxbuf" : "",
-        raw->args.queues, raw->connected() ? "connected" : "awaited (server mode)");
-    return 0;
+    log(RTE_LOG_INFO, "%s: %s %s, %s ring%s%s, %u queue pair(s), device %s", name.c_str(),
+        std::string(raw->port->transport().kind()).c_str(), raw->port->transport().where().c_str(),
+        raw->packed() ? "packed" : "split", raw->in_order() ? ", in-order" : "", raw->port->mrg() ? ", mrg_rxbuf" : "",
+        raw->args.queues, raw->port->attached() ? "attached" : "awaited");
+    return dev->data->port_id;
 }
 
-int vpmd_remove(rte_vdev_device *vdev) {
-    rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
-    if (dev == nullptr) {
-        return 0; // already closed
-    }
-    dev_close(dev);
-    return rte_eth_dev_release_port(dev);
-}
-
-} // namespace
 } // namespace vpmd::pmd
-
-// DPDK's registration macros paste the driver's name into identifiers: a plain global.
-static rte_vdev_driver vpmd_vdev_driver = [] {
-    rte_vdev_driver d{};
-    d.probe = vpmd::pmd::vpmd_probe;
-    d.remove = vpmd::pmd::vpmd_remove;
-    return d;
-}();
-
-RTE_PMD_REGISTER_VDEV(net_vpmd, vpmd_vdev_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_vpmd, VPMD_PARAM_STRING);
-
-// What dpdk-pmdinfo.py reads from the plugin (DPDK's own build generates this string).
-extern "C" {
-extern const char vpmd_pmd_info[];
-__attribute__((used)) const char vpmd_pmd_info[] =
-    "PMD_INFO_STRING= {\"name\": \"net_vpmd\", \"params\": \"" VPMD_PARAM_STRING "\", \"pci_ids\": []}";
-}

@@ -12,6 +12,7 @@
 #include "dataplane/dma/dma_device.hpp"
 #include "dataplane/net/virtio_net.hpp"
 #include "dataplane/ring/queue.hpp"
+#include "drivers/net/vpmd/port.hpp"
 
 namespace vpmd::pmd {
 
@@ -86,19 +87,20 @@ struct Adapter;
 struct QueueBase {
     Gate gate;
     Adapter *ad = nullptr;
-    uint16_t queue_id = 0;
-    uint16_t vring = 0; // vhost-user vring index: rx 2q, tx 2q+1
+    QueueSlot slot; // the control core's view; bursts kick through slot.notifier
     uint16_t port_id = 0;
-    int kick_fd = -1;
     uint64_t *nombuf = nullptr; // the port's rx_mbuf_alloc_failed
+    // From the queue's DMA device (the transport's, by role): its memory and address mode.
+    dma::DmaDevice *dma = nullptr;
+    dma::AddrMode mode = dma::AddrMode::va;
     ring::DmaRegion ring_mem{};
     ring::DmaRegion side_mem{}; // tx: headers + indirect tables
+    void *priv_mem = nullptr;   // the ring's private state, NUMA-local
     uint32_t size = 0;
-    bool set_up_at_backend = false;
     QueueStats stats;
 };
 
-template <class Ring>
+template <ring::DriverQueue Ring>
 struct RxQueue : QueueBase {
     Ring ring;
     rte_mempool *mp = nullptr;
@@ -110,7 +112,7 @@ struct RxQueue : QueueBase {
     uint16_t mrg_left = 0;
 };
 
-template <class Ring>
+template <ring::DriverQueue Ring>
 struct TxQueue : QueueBase {
     Ring ring;
     // Headers for packets whose own headroom cannot take one, indexed by buffer id.
@@ -133,7 +135,10 @@ inline constexpr uint16_t tx_reclaim_batch = 32;
 inline constexpr uint32_t tx_hdr_slot = 16;     // bytes per header slot (12 used)
 inline constexpr uint16_t tx_max_indirect = 32; // segments per indirect table
 
-using SplitRing = ring::SplitQueue<rte_mbuf *>;
-using PackedRing = ring::PackedQueue<rte_mbuf *>;
+// The four ring types of the burst table: layout x IN_ORDER policy.
+using SplitRing = ring::SplitQueue<rte_mbuf *, false>;
+using SplitRingInOrder = ring::SplitQueue<rte_mbuf *, true>;
+using PackedRing = ring::PackedQueue<rte_mbuf *, false>;
+using PackedRingInOrder = ring::PackedQueue<rte_mbuf *, true>;
 
 } // namespace vpmd::pmd

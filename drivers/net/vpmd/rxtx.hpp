@@ -1,10 +1,10 @@
-// net_vpmd burst functions, written once over the ring concept and instantiated per
-// layout x address mode (x mergeable for rx) in rxtx.cpp; the port picks one at start.
+// net_vpmd burst functions, written once over the ring concept and instantiated per ring
+// type (layout x IN_ORDER) x address mode (x mergeable for rx) in rxtx.cpp, where each gets
+// its own name; the port picks one at start.
 // Hot path: no allocation except mbufs, no logging, no virtual calls, no locks.
 #pragma once
 
 #include <rte_prefetch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,9 +16,10 @@ namespace vpmd::pmd {
 
 using net::net_hdr_size;
 
-inline void kick(const QueueBase &q) {
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = ::write(q.kick_fd, &one, sizeof(one));
+// The device is told through the transport's notifier, a plain value (eventfd or MMIO).
+template <class Q>
+inline void kick(const Q *q) {
+    q->slot.notifier.fire(q->ring.avail_index());
 }
 
 inline bool vlan_allowed(const HotFilter &f, uint16_t vid) { return (f.vlans[vid >> 6] >> (vid & 63)) & 1; }
@@ -89,7 +90,7 @@ void rx_refill(RxQueue<Ring> *q, bool all = false) {
     if (added) {
         q->ring.publish();
         if (q->ring.needs_notify()) {
-            kick(*q);
+            kick(q);
         }
     }
 }
@@ -176,7 +177,7 @@ inline void rx_deliver_mrg(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf
 }
 
 template <class Ring, dma::AddrMode Mode, bool Mrg>
-uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb) {
+[[gnu::always_inline]] inline uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb) {
     auto *q = static_cast<RxQueue<Ring> *>(rxq);
     if (!q->gate.enter()) [[unlikely]] {
         return 0;
@@ -302,7 +303,7 @@ inline void tx_count(TxQueue<Ring> *q, const rte_mbuf *m) {
 }
 
 template <class Ring, dma::AddrMode Mode>
-uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
+[[gnu::always_inline]] inline uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     auto *q = static_cast<TxQueue<Ring> *>(txq);
     if (!q->gate.enter()) [[unlikely]] {
         return 0;
@@ -346,7 +347,7 @@ uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     if (done != 0) {
         q->ring.publish();
         if (q->ring.needs_notify()) {
-            kick(*q);
+            kick(q);
         }
     }
     q->gate.leave();

@@ -18,8 +18,9 @@ constexpr auto ack_poll = std::chrono::microseconds(20);
 } // namespace
 
 std::unique_ptr<ControlQueue> ControlQueue::create(uint32_t size, uint64_t features, uint16_t max_pairs,
-                                                   QueuePairsHook hook, int *error) {
+                                                   QueuePairsHook hook, dma::DmaDevice &dma, int *error) {
     std::unique_ptr<ControlQueue> cq(new ControlQueue());
+    cq->dma_ = &dma;
     const bool packed = features & ring::feature::ring_packed;
     if (!(packed ? ring::PackedQueue<uint32_t>::valid_size(size) : ring::SplitQueue<uint32_t>::valid_size(size))) {
         *error = -EINVAL;
@@ -29,12 +30,12 @@ std::unique_ptr<ControlQueue> ControlQueue::create(uint32_t size, uint64_t featu
                                                   : ring::SplitQueue<uint32_t>::ring_bytes(size),
                                            ring::cache_line);
     cq->cmd_off_ = ring_len;
-    auto mem = cq->dma_.alloc(ring_len + ring::align_up(max_command_bytes + 64, 4096), 4096);
+    auto mem = cq->dma_->alloc(ring_len + ring::align_up(max_command_bytes + 64, 4096), 4096);
     if (!mem) {
         *error = mem.error();
         return nullptr;
     }
-    cq->mem_ = *mem; // zeroed; device addresses are our own pointers (AddrMode::va)
+    cq->mem_ = *mem; // zeroed
     cq->kick_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (cq->kick_fd_ < 0) {
         *error = -errno;
@@ -43,7 +44,7 @@ std::unique_ptr<ControlQueue> ControlQueue::create(uint32_t size, uint64_t featu
     const uint64_t base = cq->mem_.device_addr;
     ring::QueueConfig cfg;
     cfg.size = size;
-    cfg.features = features & (ring::feature::ring_packed | ring::feature::event_idx | ring::feature::in_order |
+    cfg.features = features & (ring::feature::ring_packed | ring::feature::event_idx |
                                ring::feature::version_1);
     const ring::DmaRegion region{cq->mem_.va, base, ring_len};
     ring::SetupError e;
@@ -71,7 +72,9 @@ ControlQueue::~ControlQueue() {
     if (kick_fd_ >= 0) {
         close(kick_fd_);
     }
-    dma_.free(mem_);
+    if (dma_ != nullptr) {
+        dma_->free(mem_);
+    }
 }
 
 int ControlQueue::send(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data, std::chrono::milliseconds timeout) {

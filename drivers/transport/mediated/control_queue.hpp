@@ -9,16 +9,18 @@
 #include <span>
 #include <variant>
 
-#include "dataplane/dma/local_dma.hpp"
+#include "dataplane/dma/dma_device.hpp"
 #include "drivers/transport/mediated/control_mediator.hpp"
 
 namespace vpmd::mediated {
 
 class ControlQueue {
 public:
-    // size: ring size; features: the ring-relevant negotiated bits (packed, event idx ...).
+    // size: ring size; features: the ring-relevant negotiated bits (packed, event idx ...);
+    // dma: where the ring and command buffers live (the transport's control-queue DMA
+    // device; it must outlive the queue). The mediator reaches them in this process.
     static std::unique_ptr<ControlQueue> create(uint32_t size, uint64_t features, uint16_t max_pairs,
-                                                QueuePairsHook hook, int *error);
+                                                QueuePairsHook hook, dma::DmaDevice &dma, int *error);
     ~ControlQueue();
     ControlQueue(const ControlQueue &) = delete;
     ControlQueue &operator=(const ControlQueue &) = delete;
@@ -36,8 +38,9 @@ private:
     template <class Q>
     int send_on(Q &q, uint8_t cls, uint8_t cmd, std::span<const uint8_t> data, std::chrono::milliseconds timeout);
 
-    // Local DMA device memory (the mediator is the only consumer): [ring | command | ack].
-    dma::LocalDma dma_;
+    // Memory of the control-queue DMA device (the mediator is the only consumer):
+    // [ring | command | ack].
+    dma::DmaDevice *dma_ = nullptr;
     ring::DmaRegion mem_{};
     size_t cmd_off_ = 0;
     std::variant<ring::SplitQueue<uint32_t>, ring::PackedQueue<uint32_t>> ring_;

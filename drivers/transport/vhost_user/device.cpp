@@ -1,5 +1,5 @@
 // VhostUserDevice: the request sequences of the vhost-user front-end on top of codec.cpp,
-// and the bookkeeping (memory table sent, queue set-up, bases) that replay() needs.
+// and the bookkeeping they need (memory table sent, each queue's layout).
 #include "drivers/transport/vhost_user/device.hpp"
 
 #include <poll.h>
@@ -132,7 +132,7 @@ void VhostUserDevice::close() {
     for (uint32_t i = 0; i < max_vrings; ++i) {
         kick_[i].reset();
         call_[i].reset();
-        queues_[i] = QueueRecord{};
+        packed_[i] = false;
     }
 }
 
@@ -258,9 +258,6 @@ Result<uint64_t> VhostUserDevice::negotiate(uint64_t wanted_features) {
             return failed(Error{Errc::features_rejected, Request::get_status});
         }
     }
-    wanted_ = wanted_features;
-    negotiated_once_ = true;
-    setup_features_ = features_;
     log(RTE_LOG_INFO, "%s: features offered 0x%" PRIx64 " negotiated 0x%" PRIx64 ", protocol features 0x%" PRIx64,
         opts_.path.c_str(), offered_, features_, protocol_);
     return features_;
@@ -305,7 +302,6 @@ Status VhostUserDevice::set_mem_table(std::span<const dma::MemRegion> regions) {
     if (!st) {
         return st;
     }
-    table_.assign(regions.begin(), regions.end());
     log(RTE_LOG_INFO, "%s: memory table of %zu region(s) sent%s", opts_.path.c_str(), regions.size(),
         slot_mode_ ? " as memory slots" : "");
     return {};
@@ -412,11 +408,7 @@ Status VhostUserDevice::setup_queue(const QueueSetup &q) {
     if (!st) {
         return st;
     }
-    QueueRecord &rec = queues_[q.index];
-    rec.setup = q;
-    rec.running = true;
-    rec.enabled = (acked_ & f_protocol_features) == 0; // without it, the kick enables the ring
-    bases_[q.index] = VringBase{q.avail_base, q.wrap_counter};
+    packed_[q.index] = q.packed;
     log(RTE_LOG_DEBUG, "%s: vring %u set up (size %u, base %u, %s)", opts_.path.c_str(), q.index, q.size, q.avail_base,
         q.packed ? "packed" : "split");
     return {};
@@ -433,13 +425,11 @@ Status VhostUserDevice::enable_queue(uint16_t index, bool enable) {
         if (!enable) {
             return failed(Error{Errc::not_supported, Request::set_vring_enable});
         }
-        queues_[index].enabled = true;
-        return {};
+        return {}; // the kick enabled it
     }
     if (auto st = request(encode_state(Request::set_vring_enable, VringState{index, enable ? 1u : 0u})); !st) {
         return st;
     }
-    queues_[index].enabled = enable;
     return {};
 }
 
@@ -458,16 +448,12 @@ Result<VringBase> VhostUserDevice::stop_queue(uint16_t index) {
     if (state->index != index) {
         return failed(Error{Errc::bad_reply, Request::get_vring_base});
     }
-    QueueRecord &rec = queues_[index];
     VringBase base;
-    if (rec.setup.packed) {
+    if (packed_[index]) {
         base = VringBase{static_cast<uint16_t>(state->num & packed_index_mask), (state->num & packed_wrap_bit) != 0};
     } else {
         base = VringBase{static_cast<uint16_t>(state->num), true};
     }
-    bases_[index] = base;
-    rec.running = false;
-    rec.enabled = false;
     log(RTE_LOG_DEBUG, "%s: vring %u stopped at %u", opts_.path.c_str(), index, base.index);
     return base;
 }
@@ -481,7 +467,6 @@ Status VhostUserDevice::set_status(uint8_t s) {
     if (auto st = request(encode_u64(Request::set_status, s)); !st) {
         return st;
     }
-    status_ = s;
     return {};
 }
 
@@ -502,7 +487,6 @@ Status VhostUserDevice::driver_ok() {
         if (auto st = require_connection(Request::set_status); !st) {
             return failed(st.error());
         }
-        status_ = all; // remembered so replay() knows the device was started
         return {};
     }
     return set_status(all);
@@ -513,74 +497,12 @@ Status VhostUserDevice::reset() {
     if (auto st = request(encode(r)); !st) {
         return st;
     }
-    for (QueueRecord &rec : queues_) {
-        rec.running = false;
-        rec.enabled = false;
-    }
-    status_ = 0;
     // The back-end is back to its initial state: negotiate() again before anything else.
     features_ = acked_ = protocol_ = 0;
     max_slots_ = 0;
     slot_mode_ = false;
     sent_regions_.clear();
     log(RTE_LOG_INFO, "%s: device reset (%s)", opts_.path.c_str(), std::string(to_string(r)).c_str());
-    return {};
-}
-
-// ---- reconnect ------------------------------------------------------------------------
-
-void VhostUserDevice::set_queue_base(uint16_t index, VringBase base) {
-    if (index < max_vrings) {
-        bases_[index] = base;
-    }
-}
-
-VringBase VhostUserDevice::queue_base(uint16_t index) const {
-    return index < max_vrings ? bases_[index] : VringBase{};
-}
-
-Status VhostUserDevice::replay() {
-    if (!negotiated_once_) {
-        return failed(Error{Errc::invalid_argument, Request::set_features});
-    }
-    const uint64_t before = setup_features_;
-    const uint8_t status_before = status_; // negotiate() rewrites status_
-    auto f = negotiate(wanted_);
-    if (!f) {
-        return unexpected(f.error());
-    }
-    if (*f != before) {
-        // Ring layout and header size hang on these: the queues cannot resume as they are.
-        setup_features_ = before;
-        return failed(Error{Errc::features_rejected, Request::set_features});
-    }
-    if (!table_.empty()) {
-        const std::vector<dma::MemRegion> table = table_;
-        if (auto st = set_mem_table(table); !st) {
-            return st;
-        }
-    }
-    for (uint32_t i = 0; i < max_vrings; ++i) {
-        const QueueRecord rec = queues_[i];
-        if (!rec.running) {
-            continue;
-        }
-        QueueSetup s = rec.setup;
-        s.avail_base = bases_[i].index;
-        s.wrap_counter = bases_[i].wrap_counter;
-        if (auto st = setup_queue(s); !st) {
-            return st;
-        }
-        if (rec.enabled) {
-            if (auto st = enable_queue(static_cast<uint16_t>(i), true); !st) {
-                return st;
-            }
-        }
-    }
-    if ((status_before & status::driver_ok) != 0) {
-        return driver_ok();
-    }
-    log(RTE_LOG_INFO, "%s: set-up replayed", opts_.path.c_str());
     return {};
 }
 

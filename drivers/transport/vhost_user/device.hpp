@@ -59,18 +59,10 @@ struct VringBase {
 // DPDK's vhost reports new_device only after driver_ok() when STATUS is negotiated.
 // stop: stop_queue(q) for each (returns its base) [-> reset()].
 //
-// Reconnect (documented sequence; the pieces are the public calls):
-//   1. A control thread polls socket_fd() (or calls peer_gone()); on hang-up the PMD sets
-//      link down and stops polling the queues. notify() stays harmless: eventfds live on.
-//   2. disconnect().
-//   3. For each queue, set_queue_base(q, base) with the position the new back-end must
-//      resume from: for split rings the used index the device last published (read from
-//      the used ring), with descriptors between it and the avail index re-posted or
-//      re-processed by the new back-end; for packed rings the matching index and wrap.
-//   4. connect(t): client mode connects again; server mode accepts the next back-end on the
-//      same listening socket.
-//   5. replay(): negotiates the same features (features_rejected if they differ), resends
-//      the memory table, every configured queue with its base, the enables and DRIVER_OK.
+// Reconnect: a control thread polls socket_fd() (or calls peer_gone()); on hang-up it
+// calls disconnect() (eventfds live on, so notify() stays harmless), then connect() again
+// (server mode accepts the next back-end on the same listening socket) and runs the set-up
+// order again, giving each queue the base it must resume from in QueueSetup::avail_base.
 //
 // Threads: all calls except notify() come from one control thread at a time (the PMD's
 // lock). notify() may run on any lcore concurrently with them; it touches only the queue's
@@ -96,7 +88,7 @@ public:
     // True if the back-end has closed the connection (waits up to `wait` for it). Only
     // peeks, never consumes. Does not drop the connection: call disconnect().
     [[nodiscard]] bool peer_gone(std::chrono::milliseconds wait = std::chrono::milliseconds{0}) const;
-    // Closes the connection only; queue eventfds and the recorded set-up stay for replay().
+    // Closes the connection only; queue eventfds stay.
     void disconnect();
     // Closes everything: connection, listening socket (and unlinks its path), eventfds.
     void close();
@@ -123,8 +115,8 @@ public:
     // SET_VRING_ENABLE. Without protocol features rings are enabled from their kick on and
     // cannot be disabled: enable=false is then not_supported.
     Status enable_queue(uint16_t index, bool enable);
-    // GET_VRING_BASE: the back-end stops the ring and reports its position (kept for
-    // replay()). A stopped queue needs setup_queue() again to run.
+    // GET_VRING_BASE: the back-end stops the ring and reports its position. A stopped
+    // queue needs setup_queue() again to run.
     Result<VringBase> stop_queue(uint16_t index);
     // Hot path: kicks the back-end for vring index. Never blocks; unchecked index (< 256).
     void notify(uint16_t index) noexcept {
@@ -144,20 +136,9 @@ public:
     // RESET_DEVICE if negotiated, else RESET_OWNER; forgets queue set-up and status.
     Status reset();
 
-    // ---- reconnect --------------------------------------------------------------------
-    void set_queue_base(uint16_t index, VringBase base);
-    [[nodiscard]] VringBase queue_base(uint16_t index) const;
-    Status replay();
-
     [[nodiscard]] const DeviceOptions &options() const { return opts_; }
 
 private:
-    struct QueueRecord {
-        QueueSetup setup;
-        bool running = false; // set up and not stopped since: replay() resends it
-        bool enabled = false;
-    };
-
     Status send(const Message &m, std::span<const int> fds);
     Status receive(Message &m, Request awaiting);
     // A request without a reply of its own: with REPLY_ACK waits for the ack.
@@ -188,14 +169,7 @@ private:
     bool slot_mode_ = false;
     std::vector<dma::MemRegion> sent_regions_;
 
-    // Recorded for replay() across connections.
-    uint64_t wanted_ = 0;
-    bool negotiated_once_ = false;
-    uint64_t setup_features_ = 0; // what the last negotiate() agreed: replay() must match
-    std::vector<dma::MemRegion> table_;
-    uint8_t status_ = 0;
-    std::array<QueueRecord, max_vrings> queues_{};
-    std::array<VringBase, max_vrings> bases_{};
+    std::array<bool, max_vrings> packed_{}; // each queue's layout, to decode its base
 
     std::array<UniqueFd, max_vrings> kick_;
     std::array<UniqueFd, max_vrings> call_;

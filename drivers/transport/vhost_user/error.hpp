@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/dma/expected.hpp"
+#include "vpmd/expected.hpp"
 #include "drivers/transport/vhost_user/protocol.hpp"
 
 namespace vpmd::vhost_user {

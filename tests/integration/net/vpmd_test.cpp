@@ -260,7 +260,7 @@ TEST(Vpmd, BadDevargsFailTheProbeWithOneClearLine) {
         {"path=/tmp/x,packed_vq=7", "'packed_vq'"},
         {"path=/tmp/x,frobnicate=1", "unknown devarg 'frobnicate'"},
         {"queues=2", "'path' is required"},
-        {"path=/tmp/vpmd-it-nobody-listens.sock", "cannot connect"},
+        {"path=/tmp/vpmd-it-nobody-listens.sock", "cannot reach the vhost-user device"},
     };
     for (const auto &c : cases) {
         char *buf = nullptr;

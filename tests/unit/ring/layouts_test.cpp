@@ -30,6 +30,38 @@ void device_echo_all(Pair &p, uint32_t len_written) {
 }
 } // namespace
 
+TYPED_TEST(Layouts, InOrderPolicyMustMatchWhatWasNegotiated) {
+    RingPair<TypeParam> p(8, v1);
+    typename TypeParam::template Queue<uint32_t, false> any_order;
+    typename TypeParam::template Queue<uint32_t, true> in_order;
+    QueueConfig cfg = p.cfg();
+    EXPECT_EQ(in_order.init(cfg, p.region(0, 8192)), SetupError::in_order_mismatch);
+    cfg.features |= feature::in_order;
+    EXPECT_EQ(any_order.init(cfg, p.region(0, 8192)), SetupError::in_order_mismatch);
+    EXPECT_EQ(in_order.init(cfg, p.region(0, 8192)), SetupError::ok);
+}
+
+// The PMD gives the ring NUMA-local memory for its bookkeeping: the queue must keep its
+// private state there (a posted cookie shows up in it), and refuse too little of it.
+TYPED_TEST(Layouts, PrivateStateLivesInTheMemoryGiven) {
+    RingPair<TypeParam> p(8, v1);
+    using Q = typename RingPair<TypeParam>::Queue;
+    const size_t need = Q::private_bytes(8);
+    std::vector<uint64_t> priv(need / 8 + 1, 0);
+    Q q;
+    EXPECT_EQ(q.init(p.cfg(), p.region(0, 8192), {}, PrivateMem{priv.data(), need - 1}),
+              SetupError::private_memory_small);
+    ASSERT_EQ(q.init(p.cfg(), p.region(0, 8192), {}, PrivateMem{priv.data(), need}), SetupError::ok);
+    const uint32_t cookie = 0xc0ffee42u;
+    const Segment s = p.seg(0, 64, true);
+    ASSERT_EQ(q.add_burst(&s, &cookie, 1), 1);
+    const auto *words = reinterpret_cast<const uint32_t *>(priv.data());
+    EXPECT_NE(std::find(words, words + need / 4, cookie), words + need / 4);
+    std::vector<uint32_t> back;
+    q.detach_unused([&](uint32_t c) { back.push_back(c); });
+    EXPECT_EQ(back, std::vector<uint32_t>{cookie});
+}
+
 TYPED_TEST(Layouts, SetupRejectsBadMemoryAndIndirectWithoutFeature) {
     RingPair<TypeParam> p(8, v1);
     using Q = typename RingPair<TypeParam>::Queue;
@@ -160,7 +192,7 @@ TYPED_TEST(Layouts, FullRingAddsWhatFitsAndNeverOverwrites) {
 }
 
 TYPED_TEST(Layouts, InOrderBatchCompletesEverythingUpToTheLastId) {
-    RingPair<TypeParam> p(16, v1 | feature::in_order);
+    RingPair<TypeParam, uint32_t, true> p(16, v1 | feature::in_order);
     ASSERT_EQ(p.init(), SetupError::ok);
     std::vector<Segment> segs;
     std::vector<uint32_t> cookies;

@@ -48,7 +48,8 @@ void expect_broken_and_recoverable(Pair &p, Broken why, uint32_t still_posted) {
 struct SplitUsedView {
     uint16_t *idx;
     SplitUsedElem *ring;
-    explicit SplitUsedView(Split &p) {
+    template <class Pair>
+    explicit SplitUsedView(Pair &p) {
         auto *used = p.ring() + SplitLayout::of(size).used;
         idx = reinterpret_cast<uint16_t *>(used + 2);
         ring = reinterpret_cast<SplitUsedElem *>(used + 4);
@@ -139,7 +140,7 @@ TEST(SplitMalformed, UsedIndexJumpsPastInFlight) {
 }
 
 TEST(SplitMalformed, InOrderBatchEndingAtUnpostedId) {
-    Split p(size, v1 | feature::in_order);
+    RingPair<SplitLayoutTag, uint32_t, true> p(size, v1 | feature::in_order);
     ASSERT_EQ(p.init(), SetupError::ok);
     post_rx(p, 3);
     SplitUsedView u(p);

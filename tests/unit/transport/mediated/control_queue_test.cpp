@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dataplane/net/virtio_net.hpp"
+#include "dataplane/dma/local_dma.hpp"
 #include "drivers/transport/mediated/control_queue.hpp"
 
 using namespace vpmd;
@@ -22,12 +23,13 @@ protected:
                                       hook_calls.push_back(n);
                                       return hook_result;
                                   },
-                                  &err);
+                                  dma, &err);
         ASSERT_EQ(err, 0);
         ASSERT_NE(cq, nullptr);
     }
     int send(uint8_t cls, uint8_t cmd, std::vector<uint8_t> data) { return cq->send(cls, cmd, data); }
 
+    dma::LocalDma dma; // declared first: outlives the queue
     std::unique_ptr<ControlQueue> cq;
     std::vector<uint16_t> hook_calls;
     int hook_result = 0;

@@ -1,5 +1,6 @@
-// A value or an error, for control-path APIs (C++20 has no std::expected; g++ 12 ships
-// it only for C++23). Deliberately small: no exceptions, no monadic chaining.
+// A value or an error: the one error convention of the tree's control paths (C++20 has no
+// std::expected; g++ 12 ships it only for C++23). At the DPDK boundary errors become negative
+// errno values. Deliberately small: no exceptions, no monadic chaining.
 #pragma once
 
 #include <type_traits>
