@@ -26,10 +26,10 @@ measure() { # packets -> "vpmd virtio" instruction totals
         --single-thread --repeats=1 --packets="$1" --compare "${scenario[@]}" >"$work/log" 2>&1 || {
         cat "$work/log" >&2; exit 1; }
     # --auto=no: a -g build would otherwise add source annotation lines to the sum. The
-    # link watcher (vpmd::pmd::...::watch) runs by wall time, not per packet: left out.
+    # link watcher (PortControl::watch_once and its thread) runs by wall time, not per packet: left out.
     callgrind_annotate --auto=no --threshold=100 "$out" 2>/dev/null | awk '
         /^ *[0-9,]+ / { v = $1; gsub(",", "", v);
-            if ($0 ~ /vpmd::pmd::/ && $0 !~ /::watch/) a += v; else if ($0 ~ /librte_net_virtio\.so/) b += v }
+            if ($0 ~ /vpmd::pmd::/ && $0 !~ /::watch|start_watcher/) a += v; else if ($0 ~ /librte_net_virtio\.so/) b += v }
         END { printf "%d %d\n", a, b }'
 }
 read -r a1 b1 < <(measure "$n")

@@ -4,6 +4,7 @@
 // EAL, no socket, no hardware.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -101,8 +103,10 @@ public:
         return {};
     }
     bool attached() const override { return s_->attached; }
-    transport::Event wait_event(std::chrono::milliseconds) override {
+    transport::Event wait_event(std::chrono::milliseconds timeout) override {
         if (s_->events.empty()) {
+            // Waits a little, as a real device would, so a watcher thread does not spin.
+            std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(2)));
             return transport::Event::none;
         }
         const transport::Event e = s_->events.front();

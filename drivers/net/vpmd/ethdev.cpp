@@ -660,15 +660,35 @@ uint64_t ring_features_of(const Devargs &a) {
 }
 
 rte_eth_dev *allocate_ethdev(const std::string &name, size_t private_size, int numa_node) {
+    // ethdev reads the driver's name through dev->device: a port with no bus device gets
+    // one of its own, kept in its private data (freed with it when the port is released).
+    static rte_driver driver = [] {
+        rte_driver d{};
+        d.name = "net_vpmd";
+        return d;
+    }();
+    struct Private {
+        alignas(RTE_CACHE_LINE_SIZE) rte_device device;
+        char name[RTE_ETH_NAME_MAX_LEN];
+    };
+    const size_t head = RTE_ALIGN_CEIL(private_size, RTE_CACHE_LINE_SIZE);
     rte_eth_dev *dev = rte_eth_dev_allocate(name.c_str());
     if (dev == nullptr) {
         return nullptr;
     }
-    dev->data->dev_private = rte_zmalloc_socket(name.c_str(), private_size, RTE_CACHE_LINE_SIZE, numa_node);
-    if (dev->data->dev_private == nullptr) {
+    auto *mem = static_cast<char *>(rte_zmalloc_socket(name.c_str(), head + sizeof(Private), RTE_CACHE_LINE_SIZE,
+                                                       numa_node));
+    if (mem == nullptr) {
         rte_eth_dev_release_port(dev);
         return nullptr;
     }
+    auto *priv = new (mem + head) Private{};
+    snprintf(priv->name, sizeof(priv->name), "%s", name.c_str());
+    priv->device.name = priv->name;
+    priv->device.driver = &driver;
+    priv->device.numa_node = numa_node;
+    dev->data->dev_private = mem;
+    dev->device = &priv->device;
     dev->data->numa_node = numa_node;
     return dev;
 }
