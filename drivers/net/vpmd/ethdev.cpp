@@ -111,12 +111,14 @@ Q *make_queue(Adapter &ad, transport::QueueRole role, uint16_t qid, uint32_t siz
     q->mode = q->dma->addr_mode();
     q->priv_mem = rte_zmalloc_socket("vpmd_ring_state", Ring::private_bytes(size), RTE_CACHE_LINE_SIZE, int(socket));
     auto ring_mem = q->dma->alloc(Ring::ring_bytes(size), 4096);
+    if (ring_mem) {
+        q->ring_mem = *ring_mem;
+    }
     if (q->priv_mem == nullptr || !ring_mem) {
         rc = q->priv_mem == nullptr ? -ENOMEM : ring_mem.error();
-        free_queue(q);
+        free_queue(q); // gives back whichever of the two was had
         return nullptr;
     }
-    q->ring_mem = *ring_mem;
     if (side_len != 0) {
         auto s = q->dma->alloc(side_len, 4096);
         if (!s) {
