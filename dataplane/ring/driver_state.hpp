@@ -3,8 +3,8 @@
 // so a device scribbling on the ring cannot corrupt it.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 
