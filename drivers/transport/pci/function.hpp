@@ -1,0 +1,34 @@
+// A PCI function as the virtio-pci transport reaches it: config space, and register access
+// to its BARs (MMIO). The DPDK bus gives the real one (dpdk_function.cpp); unit tests give
+// an emulated virtio-pci device. Control path only, except notify_address(), whose pointer
+// the burst functions store to.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vpmd::pci {
+
+class Function {
+public:
+    virtual ~Function() = default;
+    Function() = default;
+    Function(const Function &) = delete;
+    Function &operator=(const Function &) = delete;
+
+    // "0000:00:03.0": for logs.
+    [[nodiscard]] virtual std::string address() const = 0;
+    // Config space bytes [off, off + len): false when they cannot be read.
+    virtual bool read_config(uint32_t off, void *buf, uint32_t len) const = 0;
+    virtual bool write_config(uint32_t off, const void *buf, uint32_t len) = 0;
+    // Bytes of memory BAR `bar` that are mapped (0: none, or an I/O BAR).
+    [[nodiscard]] virtual uint64_t bar_length(uint8_t bar) const = 0;
+    // Register access within a mapped BAR; callers check bounds against bar_length().
+    // width: 1, 2 or 4 bytes (64-bit registers are two 32-bit halves, low first).
+    [[nodiscard]] virtual uint32_t read(uint8_t bar, uint64_t off, uint8_t width) const = 0;
+    virtual void write(uint8_t bar, uint64_t off, uint8_t width, uint32_t value) = 0;
+    // The address a store must go to for a notify register (the data path's doorbell).
+    [[nodiscard]] virtual volatile void *notify_address(uint8_t bar, uint64_t off) = 0;
+};
+
+} // namespace vpmd::pci
