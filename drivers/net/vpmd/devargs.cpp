@@ -41,7 +41,7 @@ DevargsResult fail(std::string_view key, std::string_view value, std::string_vie
 
 } // namespace
 
-DevargsResult parse_devargs(std::string_view args, Devargs &out) {
+DevargsResult parse_devargs(std::string_view args, Devargs &out, DevargsFor bus) {
     while (!args.empty()) {
         const size_t comma = args.find(',');
         const std::string_view item = args.substr(0, comma);
@@ -55,6 +55,10 @@ DevargsResult parse_devargs(std::string_view args, Devargs &out) {
         if (eq == std::string_view::npos) {
             return {false, "devarg '" + std::string(key) + "' needs a value (key=value); keys: " +
                                std::string(devargs_keys)};
+        }
+        if (bus == DevargsFor::pci && (key == "path" || key == "server" || key == "connect_timeout")) {
+            return {false, "devarg '" + std::string(key) + "' is for vhost-user ports (net_vpmd vdev), not a PCI "
+                           "device"};
         }
         uint64_t n = 0;
         auto flag = [&](bool &dst) {
@@ -130,7 +134,7 @@ DevargsResult parse_devargs(std::string_view args, Devargs &out) {
             return {false, "unknown devarg '" + std::string(key) + "'; keys: " + std::string(devargs_keys)};
         }
     }
-    if (out.path.empty()) {
+    if (bus == DevargsFor::vhost_user && out.path.empty()) {
         return {false, "devarg 'path' is required (the vhost-user socket)"};
     }
     if (!out.packed_vq && (out.queue_size & (out.queue_size - 1)) != 0) {

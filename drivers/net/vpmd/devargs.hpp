@@ -46,7 +46,11 @@ struct DevargsResult {
     std::string error; // one line naming the key and what is allowed
 };
 
+// Which kind of port the devargs are for: vhost-user needs `path`; a PCI device (-a BDF,...)
+// takes the ring and port keys only.
+enum class DevargsFor : uint8_t { vhost_user, pci };
+
 // Parses "key=value,key=value" (the part after the device name).
-DevargsResult parse_devargs(std::string_view args, Devargs &out);
+DevargsResult parse_devargs(std::string_view args, Devargs &out, DevargsFor bus = DevargsFor::vhost_user);
 
 } // namespace vpmd::pmd

@@ -5,6 +5,7 @@
 #include "drivers/net/vpmd/devargs.hpp"
 
 using vpmd::pmd::Devargs;
+using vpmd::pmd::DevargsFor;
 using vpmd::pmd::parse_devargs;
 
 TEST(Devargs, AllKeysParse) {
@@ -72,4 +73,19 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Devargs, PackedAllowsAnySize) {
     Devargs d;
     EXPECT_TRUE(parse_devargs("path=/s,packed_vq=1,queue_size=1000", d).ok);
+}
+
+TEST(Devargs, PciDevicesNeedNoPathAndRefuseVhostUserKeys) {
+    Devargs d;
+    const auto r = parse_devargs("packed_vq=1,queue_size=512", d, DevargsFor::pci);
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(d.packed_vq);
+    for (const char *bad : {"path=/tmp/s", "server=1", "connect_timeout=3"}) {
+        Devargs e;
+        const auto b = parse_devargs(bad, e, DevargsFor::pci);
+        EXPECT_FALSE(b.ok) << bad;
+        EXPECT_NE(b.error.find("not a PCI device"), std::string::npos) << b.error;
+    }
+    Devargs v;
+    EXPECT_FALSE(parse_devargs("packed_vq=1", v).ok) << "vhost-user still needs a path";
 }
