@@ -14,7 +14,8 @@ as_root() {
 }
 
 packages=(build-essential g++ meson ninja-build pkg-config dpkg-dev xz-utils
-          dpdk dpdk-dev libdpdk-dev libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev valgrind bc python3)
+          dpdk dpdk-dev libdpdk-dev libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev valgrind bc python3
+          qemu-system-x86)
 
 install_packages() {
     local missing=()
@@ -92,6 +93,14 @@ setup_hugepages() {
     fi
 }
 
+# The VM test tier's guest: a Debian kernel and busybox, downloaded (not installed) into .vm/.
+build_guest() {
+    local at
+    at=$("$top/tests/vm/guest.sh" "$top/.vm") || { say "cannot build the test guest (tests/vm/guest.sh)"; exit 1; }
+    say "test guest (kernel + initramfs) in $at"
+}
+
 install_packages
 fetch_sdk_headers
 setup_hugepages
+build_guest
