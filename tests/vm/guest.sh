@@ -31,6 +31,8 @@ root="$work/root"
 mkdir -p "$root"/{bin,modules,proc,sys,dev,tmp,usr,etc,vpmd}
 cp "$work/bb/bin/busybox" "$root/bin/"
 cp "$here/init" "$root/init"
+# The driver libraries dpdk-testpmd links (the reference run exposes just these and net_virtio).
+ldd /usr/bin/dpdk-testpmd 2>/dev/null | awk '/pmds-/{print $1}' | sed 's/^librte_//; s/\.so\.23$//' > "$root/testpmd-pmds.list"
 chmod +x "$root/init"
 m="$work/k/lib/modules/$kv/kernel"
 for f in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
