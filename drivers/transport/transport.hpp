@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -162,6 +163,13 @@ public:
     virtual Status enable_queue(uint16_t index, bool enable) = 0;
     // The device stops the queue; it needs setup_queue() again to run.
     virtual Status stop_queue(uint16_t index) = 0;
+
+    // ---- the device's control queue -----------------------------------------------------
+    // Relays a control command (virtio-net class, command, data) that the mediated control
+    // queue accepted to the device's own control queue: now, or, while the device is not
+    // running, when it next is (and again after every reset). A transport whose device has
+    // no control queue accepts it as is: the PMD applies the mediator's state itself.
+    virtual Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) = 0;
 
     // ---- device status ------------------------------------------------------------------
     virtual Status driver_ok() = 0;

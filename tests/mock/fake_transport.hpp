@@ -163,6 +163,10 @@ public:
         s_->calls.push_back("stop " + std::to_string(index));
         return {};
     }
+    transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t>) override {
+        s_->calls.push_back("command " + std::to_string(cls) + "." + std::to_string(cmd));
+        return {};
+    }
     transport::Status driver_ok() override {
         s_->calls.push_back("driver_ok");
         return {};

@@ -9,6 +9,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <chrono>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,44 @@ TEST_P(PciPair, DeviceResetThenTrafficAgain) {
     ASSERT_EQ(rte_eth_dev_reset(a), 0);
     ASSERT_NO_FATAL_FAILURE(bring_up());
     ASSERT_NO_FATAL_FAILURE(both_ways(3));
+    ASSERT_NO_FATAL_FAILURE(stop_both());
+}
+
+// The mediated control queue relays to the device's own (shadow control queue): with
+// promiscuous mode off, the device itself drops frames for a foreign MAC (they never reach
+// our rx path, whose software filter would count them in imissed), lets frames for the
+// port's MAC through, and after a stop/start (a device reset) is told again.
+TEST_P(PciPair, RxModeIsRelayedToTheDeviceAndSurvivesItsReset) {
+    ASSERT_NO_FATAL_FAILURE(bring_up());
+    rte_ether_addr mac_b{};
+    ASSERT_EQ(rte_eth_macaddr_get(b, &mac_b), 0);
+    auto to = [](std::vector<Frame> v, const uint8_t *dst) {
+        for (auto &f : v) {
+            std::memcpy(f.data(), dst, 6);
+        }
+        return v;
+    };
+    const uint8_t foreign[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+    for (int round = 0; round < 2; ++round) {
+        ASSERT_EQ(rte_eth_promiscuous_disable(b), 0);
+        ASSERT_EQ(rte_eth_stats_reset(b), 0);
+        const auto lost = to(frames(10 + round), foreign);
+        EXPECT_TRUE(transfer(g_pool, a, b, 0, lost, 2048, std::chrono::milliseconds(1500)).empty())
+            << "round " << round << ": frames for a foreign MAC reached a non-promiscuous port";
+        rte_eth_stats st{};
+        ASSERT_EQ(rte_eth_stats_get(b, &st), 0);
+        EXPECT_EQ(st.imissed, 0u) << "round " << round << ": the software filter dropped them, not the device";
+        const auto mine = to(frames(20 + round), mac_b.addr_bytes);
+        ASSERT_TRUE(same_frames(transfer(g_pool, a, b, 0, mine), mine)) << "round " << round;
+        // A stop/start resets the device, which forgets its RX mode: the relay tells it again.
+        ASSERT_NO_FATAL_FAILURE(stop_both());
+        ASSERT_EQ(rte_eth_dev_start(a), 0);
+        ASSERT_EQ(rte_eth_dev_start(b), 0);
+        ASSERT_TRUE(wait_for([&] { return link_is(a, true) && link_is(b, true); }));
+    }
+    ASSERT_EQ(rte_eth_promiscuous_enable(b), 0);
+    const auto any = to(frames(30), foreign);
+    ASSERT_TRUE(same_frames(transfer(g_pool, a, b, 0, any), any)) << "promiscuous again: everything arrives";
     ASSERT_NO_FATAL_FAILURE(stop_both());
 }
 

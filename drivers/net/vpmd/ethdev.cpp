@@ -743,6 +743,9 @@ int create_port(PortRequest req, const EthdevAllocator &alloc) {
             rte_eth_dev_release_port(dev);
             return err;
         }
+        ad->cq->mediator().set_relay([raw](uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+            return raw->port->device_command(cls, cmd, data);
+        });
         const auto &m = dev->data->mac_addrs[0].addr_bytes;
         (void)ad->cq->send(net::ctrl::mac, net::ctrl::mac_addr_set, std::span<const uint8_t>(m, 6));
     }

@@ -198,6 +198,14 @@ int PortControl::reset() {
     return 0;
 }
 
+int PortControl::device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+    std::lock_guard lock(ctl_);
+    if (auto st = t_->device_command(cls, cmd, data); !st) {
+        return failed("the device refused a control command", st.error());
+    }
+    return 0;
+}
+
 void PortControl::set_link(bool up) {
     if (link_up_.exchange(up) == up) {
         return;

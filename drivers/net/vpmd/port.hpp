@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -79,6 +80,10 @@ public:
     // Device reset and a fresh negotiation (port stopped). A device that refuses is
     // detached and the watcher attaches again.
     int reset();
+
+    // Relays a command the mediated control queue accepted to the device (see
+    // Transport::device_command). Negative errno when the device refuses it.
+    int device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data);
 
     // One round of the watcher; the thread calls it in a loop, tests call it directly.
     void watch_once();

@@ -86,7 +86,33 @@ uint32_t ControlMediator::serve() {
     return std::visit([this](auto &dev) { return serve_on(dev); }, dev_);
 }
 
+void ControlMediator::set_relay(RelayHook relay) {
+    std::lock_guard lock(mu_);
+    relay_ = std::move(relay);
+}
+
+// Applied here first (that validates it), then relayed; a refusal by the device undoes it.
 uint8_t ControlMediator::apply(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+    if (!relay_) {
+        return apply_local(cls, cmd, data);
+    }
+    const RxFilter saved = filter_;
+    const uint16_t saved_pairs = pairs_.load();
+    const uint8_t r = apply_local(cls, cmd, data);
+    if (r != ctrl_ok || relay_(cls, cmd, data) == 0) {
+        return r;
+    }
+    filter_ = saved;
+    if (pairs_.load() != saved_pairs) {
+        if (pairs_hook_) {
+            (void)pairs_hook_(saved_pairs);
+        }
+        pairs_.store(saved_pairs);
+    }
+    return ctrl_err;
+}
+
+uint8_t ControlMediator::apply_local(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
     switch (cls) {
     case ctrl::rx: return apply_rx(cmd, data);
     case ctrl::mac: return apply_mac(cmd, data);

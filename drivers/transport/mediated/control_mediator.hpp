@@ -42,6 +42,10 @@ inline constexpr uint32_t max_mac_entries = 1024;
 
 // Applies MQ_VQ_PAIRS_SET to the real backend; returns 0 or a negative errno.
 using QueuePairsHook = std::function<int(uint16_t pairs)>;
+// Relays a command the mediator accepted to the device's own control queue (a shadow
+// control queue, e.g. virtio-pci's); nonzero: the device refused it, and the command is
+// nacked and undone here, so local state never differs from the device's.
+using RelayHook = std::function<int(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data)>;
 
 class ControlMediator {
 public:
@@ -56,6 +60,9 @@ public:
     ~ControlMediator();
     ControlMediator(const ControlMediator &) = delete;
     ControlMediator &operator=(const ControlMediator &) = delete;
+
+    // Every later command is also relayed through `relay` (see RelayHook).
+    void set_relay(RelayHook relay);
 
     // Serves every available command now; returns how many were handled.
     uint32_t serve();
@@ -72,6 +79,7 @@ public:
 
 private:
     uint8_t apply(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data);
+    uint8_t apply_local(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data);
     uint8_t apply_rx(uint8_t cmd, std::span<const uint8_t> data);
     uint8_t apply_mac(uint8_t cmd, std::span<const uint8_t> data);
     uint8_t apply_vlan(uint8_t cmd, std::span<const uint8_t> data);
@@ -82,6 +90,7 @@ private:
     std::variant<Split, Packed> dev_;
     uint16_t max_pairs_;
     QueuePairsHook pairs_hook_;
+    RelayHook relay_;
     mutable std::mutex mu_; // guards filter_ and serialises serve()
     RxFilter filter_;
     std::atomic<uint16_t> pairs_{1};

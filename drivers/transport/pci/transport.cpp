@@ -4,11 +4,17 @@
 #include "drivers/transport/pci/transport.hpp"
 
 #include <array>
+#include <bitset>
+#include <cstring>
+#include <map>
+#include <variant>
+#include <vector>
 #include <thread>
 
 #include "dataplane/dma/local_dma.hpp"
 #include "dataplane/net/virtio_net.hpp"
 #include "dataplane/ring/layout.hpp"
+#include "dataplane/ring/queue.hpp"
 #include "drivers/transport/pci/virtio_pci.hpp"
 
 namespace vpmd::pci {
@@ -20,16 +26,27 @@ using namespace std::chrono_literals;
 // Bits the transport negotiates for itself when the device offers them.
 constexpr uint64_t transport_bits = ring::feature::access_platform | ring::feature::notification_data |
                                     net::feature::status | net::feature::mac | net::feature::mtu;
-// Not offered to the device yet: MQ needs the device's own control queue (CTRL_VQ), which
-// the mediated control queue does not relay to yet; one queue pair until it does.
-constexpr uint64_t withheld_bits = net::feature::mq | net::feature::ctrl_vq;
+// The device's own control queue and what it can take: the mediated control queue relays
+// to it (a shadow control queue), so these go with CTRL_VQ whenever it is offered.
+constexpr uint64_t control_bits = net::feature::ctrl_vq | net::feature::ctrl_rx | net::feature::ctrl_vlan |
+                                  net::feature::ctrl_mac_addr | net::feature::mq;
 constexpr auto event_poll = 10ms;
+// Why 1 s: a device acks a control command in microseconds (milliseconds under TCG).
+constexpr auto command_timeout = 1s;
+constexpr uint16_t cvq_size = 64;
+constexpr size_t cvq_buffer = 4096; // [class, cmd, data ... | ack]
+
+using CvqRing = std::variant<std::monostate, ring::SplitQueue<uint32_t, false>, ring::SplitQueue<uint32_t, true>,
+                             ring::PackedQueue<uint32_t, false>, ring::PackedQueue<uint32_t, true>>;
 
 class PciTransport final : public transport::Transport {
 public:
     PciTransport(std::unique_ptr<Function> f, VirtioPci d, std::unique_ptr<dma::DmaDevice> data_dma, TransportOptions o)
         : f_(std::move(f)), d_(std::move(d)), data_dma_(std::move(data_dma)), opts_(o) {}
-    ~PciTransport() override { close(); }
+    ~PciTransport() override {
+        close();
+        data_dma_->free(cvq_mem_);
+    }
 
     std::string_view kind() const override { return "virtio-pci"; }
     std::string where() const override { return f_->address(); }
@@ -77,7 +94,12 @@ public:
             return transport::fail(-ENOTSUP, f_->address() + ": device does not offer ACCESS_PLATFORM, so it would "
                                                              "bypass the IOMMU, while buffers are given by IOVA");
         }
-        auto f = d_.negotiate((wanted & ~withheld_bits) | (offered & transport_bits));
+        uint64_t ask = (wanted & ~control_bits) | (offered & transport_bits);
+        if (offered & net::feature::ctrl_vq) {
+            ask |= offered & control_bits & (net::feature::ctrl_vq | net::feature::ctrl_rx | net::feature::ctrl_vlan |
+                                             net::feature::ctrl_mac_addr | (wanted & net::feature::mq));
+        }
+        auto f = d_.negotiate(ask);
         if (!f) {
             return f;
         }
@@ -90,7 +112,9 @@ public:
             return Unexpected<transport::Error>{c.error()};
         }
         transport::DeviceInfo i;
-        i.max_queue_pairs = 1; // see withheld_bits
+        const bool mq = (features_ & net::feature::mq) && (features_ & net::feature::ctrl_vq);
+        i.max_queue_pairs = mq ? std::max<uint16_t>(c->max_virtqueue_pairs, 1) : 1;
+        cvq_index_ = uint16_t(2 * i.max_queue_pairs);
         if (features_ & net::feature::mac) {
             i.mac = c->mac;
         }
@@ -143,11 +167,32 @@ public:
         return {};
     }
 
+    transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) override {
+        if (!relayable(cls, cmd)) {
+            return {}; // the device cannot take it: the PMD's own filter state is all there is
+        }
+        if (data.size() + 3 > cvq_buffer) {
+            return transport::fail(-E2BIG, "control command too large for the device's control queue");
+        }
+        remember(cls, cmd, data);
+        if (!live_ || stopped_) {
+            return {}; // sent when the device runs again (driver_ok)
+        }
+        return send_command(cls, cmd, data);
+    }
+
+    // DRIVER_OK, with the device's control queue set up first and then brought up to date
+    // with every setting the mediator holds (the device forgot them at its last reset).
     transport::Status driver_ok() override {
+        if (features_ & net::feature::ctrl_vq) {
+            if (auto st = setup_cvq(); !st) {
+                return st;
+            }
+        }
         d_.add_status(status::driver_ok);
         live_ = true;
         stopped_ = false;
-        return {};
+        return replay();
     }
     transport::Status reset() override {
         live_ = false;
@@ -161,6 +206,152 @@ public:
     }
 
 private:
+    // Commands the negotiated features let the device's control queue take.
+    bool relayable(uint8_t cls, uint8_t cmd) const {
+        if (!(features_ & net::feature::ctrl_vq)) {
+            return false;
+        }
+        switch (cls) {
+        case net::ctrl::rx: return features_ & net::feature::ctrl_rx;
+        case net::ctrl::mac:
+            return cmd == net::ctrl::mac_addr_set ? (features_ & net::feature::ctrl_mac_addr) != 0
+                                                  : (features_ & net::feature::ctrl_rx) != 0;
+        case net::ctrl::vlan: return features_ & net::feature::ctrl_vlan;
+        case net::ctrl::mq: return features_ & net::feature::mq;
+        default: return false;
+        }
+    }
+
+    // The last value of each setting, in the order the device must see them again: MQ
+    // first (so later commands apply to the right pairs), then RX mode, MAC, VLAN table.
+    void remember(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+        if (cls == net::ctrl::vlan && data.size() == 2) {
+            const uint16_t vid = uint16_t(data[0] | (data[1] << 8)) & 0xfff;
+            vlans_.set(vid, cmd == net::ctrl::vlan_add);
+            return;
+        }
+        settings_[{cls, cmd}] = std::vector<uint8_t>(data.begin(), data.end());
+    }
+    transport::Status replay() {
+        for (const auto &[key, data] : settings_) {
+            if (key.first == net::ctrl::mq) {
+                if (auto st = send_command(key.first, key.second, data); !st) {
+                    return st;
+                }
+            }
+        }
+        for (const auto &[key, data] : settings_) {
+            if (key.first != net::ctrl::mq) {
+                if (auto st = send_command(key.first, key.second, data); !st) {
+                    return st;
+                }
+            }
+        }
+        for (uint16_t v = 0; v < 4096; ++v) {
+            if (vlans_.test(v)) {
+                const uint8_t d[2] = {uint8_t(v & 0xff), uint8_t(v >> 8)};
+                if (auto st = send_command(net::ctrl::vlan, net::ctrl::vlan_add, d); !st) {
+                    return st;
+                }
+            }
+        }
+        return {};
+    }
+
+    // The device's control queue: a ring of the negotiated layout in memory of the data DMA
+    // device (the device reaches it like the data rings), laid out afresh after each reset.
+    transport::Status setup_cvq() {
+        const bool packed = features_ & ring::feature::ring_packed;
+        const bool in_order = features_ & ring::feature::in_order;
+        auto init = [&](auto tag) -> transport::Status {
+            using Q = decltype(tag);
+            if (cvq_mem_.va == nullptr) {
+                auto m = data_dma_->alloc(ring::align_up(Q::ring_bytes(cvq_size), 4096) + cvq_buffer, 4096);
+                if (!m) {
+                    return transport::fail(m.error(), "no memory for the device's control queue");
+                }
+                cvq_mem_ = *m;
+            }
+            ring::QueueConfig cfg;
+            cfg.size = cvq_size;
+            cfg.features = features_ & (ring::feature::ring_packed | ring::feature::in_order |
+                                        ring::feature::version_1);
+            const size_t ring_len = ring::align_up(Q::ring_bytes(cvq_size), 4096);
+            cmd_off_ = ring_len;
+            auto &q = cvq_.template emplace<Q>();
+            if (q.init(cfg, ring::DmaRegion{cvq_mem_.va, cvq_mem_.device_addr, ring_len}) != ring::SetupError::ok) {
+                return transport::fail(-EINVAL, "cannot lay out the device's control queue");
+            }
+            q.disable_interrupts();
+            transport::QueueSetup s;
+            s.role = transport::QueueRole::control;
+            s.index = cvq_index_;
+            s.size = cvq_size;
+            s.desc_addr = q.desc_addr();
+            s.driver_area_addr = q.driver_area_addr();
+            s.device_area_addr = q.device_area_addr();
+            s.packed = packed;
+            auto n = d_.setup_queue(s, (features_ & ring::feature::notification_data) != 0);
+            if (!n) {
+                return Unexpected<transport::Error>{n.error()};
+            }
+            cvq_notifier_ = *n;
+            return d_.enable_queue(cvq_index_);
+        };
+        if (packed) {
+            return in_order ? init(ring::PackedQueue<uint32_t, true>{}) : init(ring::PackedQueue<uint32_t, false>{});
+        }
+        return in_order ? init(ring::SplitQueue<uint32_t, true>{}) : init(ring::SplitQueue<uint32_t, false>{});
+    }
+
+    // One command through the device's control queue: [class, cmd, data] readable, one ack
+    // byte writable; waits (bounded) for the device to use it and checks the ack.
+    transport::Status send_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+        return std::visit(
+            [&](auto &q) -> transport::Status {
+                if constexpr (std::is_same_v<std::decay_t<decltype(q)>, std::monostate>) {
+                    return transport::fail(-EIO, "the device's control queue is not set up");
+                } else {
+                    auto *buf = static_cast<uint8_t *>(cvq_mem_.va) + cmd_off_;
+                    const uint64_t dev = cvq_mem_.device_addr + cmd_off_;
+                    const uint32_t len = uint32_t(2 + data.size());
+                    buf[0] = cls;
+                    buf[1] = cmd;
+                    std::memcpy(buf + 2, data.data(), data.size());
+                    buf[len] = 0xff;
+                    const ring::Segment segs[2] = {{dev, len, false}, {dev + len, 1, true}};
+                    if (!q.add_chain(segs, 2, 0, ring::ChainMode::chained)) {
+                        return transport::fail(-EIO, "the device's control queue is full or broken (" +
+                                                         std::string(ring::to_string(q.broken())) + ")");
+                    }
+                    q.publish();
+                    if (q.needs_notify()) {
+                        cvq_notifier_.fire(q.avail_index());
+                    }
+                    const auto until = std::chrono::steady_clock::now() + command_timeout;
+                    while (q.collect_each(1, [](uint16_t, uint32_t, uint32_t) {}) == 0) {
+                        if (q.is_broken()) {
+                            return transport::fail(-EIO, "the device broke its control queue: " +
+                                                             std::string(ring::to_string(q.broken())));
+                        }
+                        if (std::chrono::steady_clock::now() > until) {
+                            // The buffer stays the device's; no further command can be trusted.
+                            cvq_ = std::monostate{};
+                            return transport::fail(-ETIMEDOUT, "the device did not answer a control command");
+                        }
+                        std::this_thread::sleep_for(10us);
+                    }
+                    if (const uint8_t ack = *(volatile uint8_t *)(buf + len); ack != 0) {
+                        return transport::fail(-EIO, "the device refused control command " + std::to_string(cls) +
+                                                         "." + std::to_string(cmd) + " (ack " + std::to_string(ack) +
+                                                         ")");
+                    }
+                    return {};
+                }
+            },
+            cvq_);
+    }
+
     // After a stop: reset (if not done) and the handshake again with the same features.
     transport::Status restart() {
         if (auto st = d_.reset(); !st) {
@@ -186,6 +377,14 @@ private:
     bool live_ = false;    // DRIVER_OK given since the last (re)negotiation
     bool stopped_ = false; // queues stopped (device reset) since DRIVER_OK
     std::array<transport::Notifier, 256> notifiers_{};
+    // The shadow control queue.
+    uint16_t cvq_index_ = 2;
+    CvqRing cvq_;
+    ring::DmaRegion cvq_mem_{};
+    size_t cmd_off_ = 0;
+    transport::Notifier cvq_notifier_{};
+    std::map<std::pair<uint8_t, uint8_t>, std::vector<uint8_t>> settings_;
+    std::bitset<4096> vlans_;
 };
 
 } // namespace

@@ -140,6 +140,10 @@ public:
         return {};
     }
 
+    // vhost-user has no control queue of its own here: MQ pairs become SET_VRING_ENABLE and
+    // the rx filters are applied in the PMD.
+    transport::Status device_command(uint8_t, uint8_t, std::span<const uint8_t>) override { return {}; }
+
     transport::Status driver_ok() override {
         if (auto st = dev_.driver_ok(); !st) {
             return seam_error(st.error());

@@ -109,3 +109,28 @@ TEST_P(ControlQueueTest, OversizedCommandIsRefusedBeforeTheRing) {
     EXPECT_EQ(cq->send(ctrl::mac, ctrl::mac_table_set, big), -EINVAL);
     EXPECT_TRUE(cq->usable());
 }
+
+// A shadow control queue: accepted commands go on to the device; one it refuses is nacked
+// and undone, so the mediator's state never differs from the device's.
+TEST_P(ControlQueueTest, AcceptedCommandsAreRelayedAndARefusalUndoesThem) {
+    std::vector<std::vector<uint8_t>> relayed;
+    int relay_result = 0;
+    cq->mediator().set_relay([&](uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
+        std::vector<uint8_t> c{cls, cmd};
+        c.insert(c.end(), data.begin(), data.end());
+        relayed.push_back(c);
+        return relay_result;
+    });
+    EXPECT_EQ(send(ctrl::rx, ctrl::rx_promisc, {0}), 0);
+    EXPECT_EQ(send(ctrl::rx, ctrl::rx_allmulti, {2}), -EIO) << "invalid: never reaches the device";
+    ASSERT_EQ(relayed.size(), 1u);
+    EXPECT_EQ(relayed[0], (std::vector<uint8_t>{ctrl::rx, ctrl::rx_promisc, 0}));
+    EXPECT_FALSE(cq->mediator().filter().promisc);
+
+    relay_result = -EIO; // the device refuses from now on
+    EXPECT_EQ(send(ctrl::rx, ctrl::rx_promisc, {1}), -EIO);
+    EXPECT_FALSE(cq->mediator().filter().promisc) << "a refused command is undone";
+    EXPECT_EQ(send(ctrl::mq, ctrl::mq_vq_pairs_set, {3, 0}), -EIO);
+    EXPECT_EQ(cq->mediator().queue_pairs(), 1);
+    EXPECT_EQ(hook_calls, (std::vector<uint16_t>{3, 1})) << "the backend is set back to the old pair count";
+}
