@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The VM tier: boots a QEMU guest (TCG; q35 with an emulated intel-iommu) with four modern
-# virtio-net PCI functions, wired back to back in pairs over UDP on the host's loopback
-# (split ring, then packed=on), and runs a test binary from the build folder inside it.
+# The VM tier: boots a QEMU guest (TCG; q35 with an emulated intel-iommu) with five modern
+# virtio-net PCI functions: two pairs wired back to back over UDP on the host's loopback
+# (split ring, then packed=on), and one with two queue pairs (mq=on) on a vhost-user
+# backend on the host. It runs a test binary from the build folder inside the guest.
 # Usage: run.sh BUILD_DIR TEST_BINARY (the binary's path, inside BUILD_DIR). The guest also
 # runs vpmd-fwd on a PCI pair, and DPDK's net_virtio on the same pair as the reference.
 # Judged by the markers in the serial log (QEMU exits 0 whatever happened); every step is
@@ -24,15 +25,33 @@ import socket
 s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
+# A fifth function, mq=on, is a vhost-user netdev served on the host by DPDK's net_vhost
+# (dpdk-testpmd, io forwarding looped back on the port: queue q returns on queue q).
+vu_sock="$build/vm-vhost.sock"
+rm -f "$vu_sock"
+host_pid=
+cleanup() { [ -z "$host_pid" ] || kill "$host_pid" 2>/dev/null || true; rm -f "$vu_sock"; }
+trap cleanup EXIT
+sleep 600 | timeout -k 5 300 dpdk-testpmd --lcores '0@0,1@0' --no-pci --no-huge -m 512 \
+    --file-prefix="vpmd-vmhost-$$" --log-level='lib.vhost.*:error' \
+    --vdev "net_vhost0,iface=$vu_sock,queues=2,iommu-support=1" -- \
+    --rxq=2 --txq=2 --nb-cores=1 --total-num-mbufs=4096 --forward-mode=io --port-topology=loop > "$build/vm-host-testpmd.log" 2>&1 &
+host_pid=$!
+for _ in $(seq 200); do [ -S "$vu_sock" ] && break; sleep 0.1; done
+[ -S "$vu_sock" ] || { echo "run.sh: the host's vhost-user backend did not come up" >&2; cat "$build/vm-host-testpmd.log" >&2; exit 1; }
+
 nic() { # addr netdev-id local-port peer-port [extra]
     echo "-device virtio-net-pci,disable-legacy=on,iommu_platform=on,romfile=,addr=$1,netdev=$2$5" \
          "-netdev socket,id=$2,udp=127.0.0.1:$4,localaddr=127.0.0.1:$3"
 }
 # shellcheck disable=SC2046
 timeout -k 5 280 qemu-system-x86_64 -accel tcg -cpu Nehalem -smp 2 -m 1024 -nographic -no-reboot \
-    -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on \
+    -object memory-backend-memfd,id=mem,size=1024M,share=on \
+    -machine q35,kernel-irqchip=split,memory-backend=mem -device intel-iommu,intremap=on,caching-mode=on \
     $(nic 0x3 s0 "$p0" "$p1" "") $(nic 0x4 s1 "$p1" "$p0" "") \
     $(nic 0x5 k0 "$p2" "$p3" ",packed=on") $(nic 0x6 k1 "$p3" "$p2" ",packed=on") \
+    -chardev socket,id=vuc,path="$vu_sock" -netdev vhost-user,id=vu,chardev=vuc,queues=2 \
+    -device virtio-net-pci,disable-legacy=on,iommu_platform=on,romfile=,addr=0x7,netdev=vu,mq=on,vectors=6 \
     -virtfs local,path=/usr,mount_tag=hostusr,security_model=none,readonly=on \
     -virtfs local,path="$build",mount_tag=vpmd,security_model=none \
     -kernel "$guest/vmlinux" -initrd "$guest/initrd.gz" \
