@@ -24,6 +24,7 @@ namespace {
 
 std::vector<std::string> g_bdfs;
 rte_mempool *g_pool = nullptr;
+std::string g_probe_log; // what the drivers logged while EAL probed the devices
 
 unsigned pool_free() {
     rte_mempool_cache_flush(rte_mempool_default_cache(g_pool, rte_lcore_id()), g_pool);
@@ -145,6 +146,18 @@ TEST_P(PciPair, RxModeIsRelayedToTheDeviceAndSurvivesItsReset) {
 INSTANTIATE_TEST_SUITE_P(Rings, PciPair, ::testing::Values(Pair{"split", 0}, Pair{"packed", 2}),
                          [](const auto &info) { return std::string(info.param.name); });
 
+// dma=own on the first function: its data queues are on a VFIO container of its own
+// (IOVA = VA), its peer's on EAL's (IOVA); the byte-for-byte tests above crossed both.
+TEST(PciDma, EachFunctionSaysWhichContainerItsQueuesUse) {
+    ASSERT_GE(g_bdfs.size(), 2u);
+    auto line_of = [](const std::string &bdf) {
+        const size_t at = g_probe_log.find(bdf + ": virtio-pci");
+        return at == std::string::npos ? std::string() : g_probe_log.substr(at, g_probe_log.find('\n', at) - at);
+    };
+    EXPECT_NE(line_of(g_bdfs[0]).find("DMA device own-vfio (va)"), std::string::npos) << line_of(g_bdfs[0]);
+    EXPECT_NE(line_of(g_bdfs[1]).find("DMA device eal-vfio (iova)"), std::string::npos) << line_of(g_bdfs[1]);
+}
+
 TEST(PciMultiQueue, BothQueuePairsCarryTrafficAfterTheMqCommand) {
     ASSERT_GE(g_bdfs.size(), 5u);
     const uint16_t p = port_of(g_bdfs[4]);
@@ -178,15 +191,28 @@ int main(int argc, char **argv) {
     std::vector<std::string> eal = {"vpmd_vm_pci_test", "-l", "0-1", "-n", "1", "--file-prefix", "vpmdvm"};
     for (int i = 1; i < argc; ++i) {
         vpmd::test::g_bdfs.emplace_back(argv[i]);
-        // The second pair is the packed one; the fifth function has two queue pairs.
-        const char *extra = i == 5 ? ",queues=2" : i >= 3 ? ",packed_vq=1" : "";
+        // The second pair is the packed one; the fifth function has two queue pairs. The
+        // first function's queues live in a VFIO container of their own (IOVA = VA), its
+        // peer's in EAL's: every frame of the split pair crosses both IOMMU domains.
+        const char *extra = i == 5 ? ",queues=2" : i >= 3 ? ",packed_vq=1" : i == 1 ? ",dma=own" : "";
         eal.insert(eal.end(), {"-a", argv[i] + std::string(extra)});
     }
+    eal.insert(eal.end(), {"--log-level", "pmd.net.vpmd:info"});
     std::vector<char *> args;
     for (auto &s : eal) {
         args.push_back(s.data());
     }
-    if (rte_eal_init(int(args.size()), args.data()) < 0) {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *log = open_memstream(&buf, &len);
+    rte_openlog_stream(log);
+    const int eal_rc = rte_eal_init(int(args.size()), args.data());
+    rte_openlog_stream(stderr);
+    fclose(log);
+    vpmd::test::g_probe_log.assign(buf, len);
+    free(buf);
+    fputs(vpmd::test::g_probe_log.c_str(), stderr);
+    if (eal_rc < 0) {
         fprintf(stderr, "VPMD-VM: EAL init failed\n");
         return 1;
     }

@@ -60,6 +60,10 @@ DevargsResult parse_devargs(std::string_view args, Devargs &out, DevargsFor bus)
             return {false, "devarg '" + std::string(key) + "' is for vhost-user ports (net_vpmd vdev), not a PCI "
                            "device"};
         }
+        if (bus == DevargsFor::vhost_user && key == "dma") {
+            return {false, "devarg 'dma' is for PCI devices (-a BDF,dma=eal|own); vhost-user queues always use the "
+                           "backend's memory table"};
+        }
         uint64_t n = 0;
         auto flag = [&](bool &dst) {
             if (val == "0" || val == "1") {
@@ -125,6 +129,11 @@ DevargsResult parse_devargs(std::string_view args, Devargs &out, DevargsFor bus)
             if (!flag(out.strict_tx_hdr)) {
                 return fail(key, val, "0 or 1");
             }
+        } else if (key == "dma") {
+            if (val != "eal" && val != "own") {
+                return fail(key, val, "eal (EAL's VFIO container) or own (a container of the port's own)");
+            }
+            out.dma = val == "own" ? Devargs::Dma::own : Devargs::Dma::eal;
         } else if (key == "connect_timeout") {
             if (!parse_uint(val, 3600, n)) {
                 return fail(key, val, "0..3600 (seconds)");

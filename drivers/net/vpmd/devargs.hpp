@@ -26,18 +26,21 @@ struct Devargs {
     uint32_t speed = 10000;     // Mbps reported by link_get
     uint32_t connect_timeout_ms = 0; // client: keep retrying connect this long
     bool strict_tx_hdr = false; // tx headers zero num_buffers too (see net::clear_tx_hdr)
+    // PCI: the data queues' DMA device: EAL's VFIO container (buffers by IOVA), or a
+    // container of our own, a separate IOMMU domain with IOVA = VA.
+    enum class Dma : uint8_t { eal, own } dma = Dma::eal;
 };
 
 // The parameter line DPDK shows (RTE_PMD_REGISTER_PARAM_STRING and dpdk-pmdinfo.py).
 #define VPMD_PARAM_STRING                                                                                         \
     "path=<path> server=<0|1> queues=<int> queue_size=<int> packed_vq=<0|1> in_order=<0|1> mrg_rxbuf=<0|1> "      \
     "event_idx=<0|1> indirect=<0|1> cq=<0|1> mac=<mac addr> speed=<int> connect_timeout=<seconds> "            \
-    "strict_tx_hdr=<0|1>"
+    "strict_tx_hdr=<0|1> dma=<eal|own>"
 
 // Every key we accept, in the order the help line prints them.
 inline constexpr std::string_view devargs_keys =
     "path, server, queues, queue_size, packed_vq, in_order, mrg_rxbuf, event_idx, indirect, cq, mac, speed, "
-    "connect_timeout, strict_tx_hdr";
+    "connect_timeout, strict_tx_hdr, dma";
 
 inline constexpr uint16_t max_queue_pairs = 64;
 

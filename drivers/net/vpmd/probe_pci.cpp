@@ -1,6 +1,6 @@
 // The PCI bus's net_vpmd driver: a modern virtio-net function (1af4:1041) bound to vfio-pci
-// -> the virtio-pci transport over the BARs EAL mapped, data queues in EAL's VFIO container
-// by IOVA -> create_port. Transitional devices (1af4:1000) are not claimed: their legacy
+// -> its BARs mapped through VFIO, in EAL's default container or (dma=own) one of its own
+// -> the virtio-pci transport, data queues by IOVA (EAL) or VA (own) -> create_port. Transitional devices (1af4:1000) are not claimed: their legacy
 // interface is not supported, and a modern-capable one shows 1041 with disable-legacy=on.
 #include <bus_pci_driver.h>
 #include <ethdev_driver.h>
@@ -10,7 +10,14 @@
 #include <rte_eal.h>
 #include <rte_log.h>
 
+#include <rte_vfio.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+
 #include "dataplane/dma/eal_iova_dma.hpp"
+#include "dataplane/dma/own_vfio_dma.hpp"
 #include "drivers/net/vpmd/ethdev.hpp"
 #include "drivers/net/vpmd/log.hpp"
 #include "drivers/transport/pci/transport.hpp"
@@ -57,6 +64,58 @@ private:
     rte_pci_device *d_;
 };
 
+// dma=own: the device's IOMMU group in a container of its own, bound before the device is
+// set up (EAL then sets it up there, not in its default container). Kept per device until
+// remove.
+std::mutex own_lock;
+std::map<const rte_pci_device *, int> own_containers;
+
+struct Mapping {
+    rte_pci_device *dev;
+    int container = -1;
+    bool mapped = false;
+    void release() {
+        if (mapped) {
+            rte_pci_unmap_device(dev);
+            mapped = false;
+        }
+        if (container >= 0) {
+            rte_vfio_container_destroy(container);
+            container = -1;
+        }
+    }
+};
+
+// Maps the BARs through VFIO, in the container `dma` asks for. Negative errno (logged).
+int map_device(rte_pci_device *pdev, Devargs::Dma dma, Mapping &m) {
+    const char *name = pdev->device.name;
+    if (dma == Devargs::Dma::own) {
+        int group = -1;
+        if (rte_vfio_get_group_num(rte_pci_get_sysfs_path(), name, &group) != 1) {
+            log(RTE_LOG_ERR, "%s: dma=own: no IOMMU group (is it bound to vfio-pci with an IOMMU on?)", name);
+            return -ENODEV;
+        }
+        m.container = rte_vfio_container_create();
+        if (m.container < 0) {
+            log(RTE_LOG_ERR, "%s: dma=own: cannot create a VFIO container", name);
+            return -ENOSPC;
+        }
+        if (rte_vfio_container_group_bind(m.container, group) < 0) {
+            log(RTE_LOG_ERR, "%s: dma=own: IOMMU group %d cannot join a container of its own (already in use?)",
+                name, group);
+            m.release();
+            return -EBUSY;
+        }
+    }
+    if (rte_pci_map_device(pdev) != 0) {
+        log(RTE_LOG_ERR, "%s: cannot map the device's BARs through VFIO", name);
+        m.release();
+        return -EIO;
+    }
+    m.mapped = true;
+    return 0;
+}
+
 int pci_probe(rte_pci_driver *, rte_pci_device *pdev) {
     const char *name = pdev->device.name;
     if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
@@ -71,30 +130,64 @@ int pci_probe(rte_pci_driver *, rte_pci_device *pdev) {
         return -EINVAL;
     }
     req.numa_node = pdev->device.numa_node;
+    Mapping m{pdev};
+    if (int rc = map_device(pdev, req.args.dma, m); rc != 0) {
+        return rc;
+    }
+    std::unique_ptr<dma::DmaDevice> data_dma;
     pci::TransportOptions to;
-    // With IOVA as PA a device without ACCESS_PLATFORM still reaches our buffers.
-    to.need_access_platform = rte_eal_iova_mode() != RTE_IOVA_PA;
-    auto t = pci::open_transport(std::make_unique<EalPciFunction>(pdev),
-                                 std::make_unique<dma::EalIovaDma>(req.numa_node), to);
+    if (req.args.dma == Devargs::Dma::own) {
+        auto own = dma::OwnVfioDma::create(m.container, req.numa_node);
+        if (!own) {
+            log(RTE_LOG_ERR, "%s: dma=own: cannot map EAL memory into the port's container (%s)", name,
+                strerror(-own.error()));
+            m.release();
+            return own.error();
+        }
+        data_dma = std::move(*own);
+        to.need_access_platform = true; // our container's IOVAs are VAs, never physical addresses
+    } else {
+        data_dma = std::make_unique<dma::EalIovaDma>(req.numa_node);
+        // With IOVA as PA a device without ACCESS_PLATFORM still reaches our buffers.
+        to.need_access_platform = rte_eal_iova_mode() != RTE_IOVA_PA;
+    }
+    auto t = pci::open_transport(std::make_unique<EalPciFunction>(pdev), std::move(data_dma), to);
     if (!t) {
         log(RTE_LOG_ERR, "%s: %s", name, t.error().what.c_str());
+        m.release();
         return t.error().code;
     }
     req.transport = std::move(*t);
-    const int port = create_port(std::move(req), [pdev](size_t sz) {
-        rte_eth_dev *dev = rte_eth_dev_pci_allocate(pdev, sz);
-        return dev;
-    });
-    return port < 0 ? port : 0;
+    const int port = create_port(std::move(req), [pdev](size_t sz) { return rte_eth_dev_pci_allocate(pdev, sz); });
+    if (port < 0) {
+        m.release(); // the transport (and its DMA device) went with the failed port
+        return port;
+    }
+    std::lock_guard g(own_lock);
+    own_containers[pdev] = m.container;
+    return 0;
 }
 
 int pci_remove(rte_pci_device *pdev) {
     rte_eth_dev *dev = rte_eth_dev_allocated(pdev->device.name);
-    if (dev == nullptr) {
-        return 0;
+    int rc = 0;
+    if (dev != nullptr) {
+        (void)rte_eth_dev_stop(dev->data->port_id);
+        rc = rte_eth_dev_close(dev->data->port_id);
     }
-    (void)rte_eth_dev_stop(dev->data->port_id);
-    return rte_eth_dev_close(dev->data->port_id);
+    int container = -1;
+    {
+        std::lock_guard g(own_lock);
+        if (auto it = own_containers.find(pdev); it != own_containers.end()) {
+            container = it->second;
+            own_containers.erase(it);
+        } else {
+            return rc; // never probed by us
+        }
+    }
+    Mapping m{pdev, container, true};
+    m.release();
+    return rc;
 }
 
 const rte_pci_id pci_ids[] = {
@@ -108,7 +201,7 @@ const rte_pci_id pci_ids[] = {
 static rte_pci_driver vpmd_pci_driver = [] {
     rte_pci_driver d{};
     d.id_table = vpmd::pmd::pci_ids;
-    d.drv_flags = RTE_PCI_DRV_NEED_MAPPING;
+    d.drv_flags = 0; // the probe maps the BARs itself, into the container dma= asks for
     d.probe = vpmd::pmd::pci_probe;
     d.remove = vpmd::pmd::pci_remove;
     return d;

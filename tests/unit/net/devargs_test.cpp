@@ -88,4 +88,14 @@ TEST(Devargs, PciDevicesNeedNoPathAndRefuseVhostUserKeys) {
     }
     Devargs v;
     EXPECT_FALSE(parse_devargs("packed_vq=1", v).ok) << "vhost-user still needs a path";
+    Devargs own;
+    ASSERT_TRUE(parse_devargs("dma=own", own, DevargsFor::pci).ok);
+    EXPECT_EQ(own.dma, Devargs::Dma::own);
+    EXPECT_EQ(Devargs{}.dma, Devargs::Dma::eal);
+    const auto bad = parse_devargs("dma=iommu", own, DevargsFor::pci);
+    EXPECT_FALSE(bad.ok);
+    EXPECT_NE(bad.error.find("'dma'"), std::string::npos) << bad.error;
+    const auto vu = parse_devargs("path=/s,dma=own", v);
+    EXPECT_FALSE(vu.ok);
+    EXPECT_NE(vu.error.find("for PCI devices"), std::string::npos) << vu.error;
 }
