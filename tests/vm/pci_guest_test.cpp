@@ -158,6 +158,39 @@ TEST(PciDma, EachFunctionSaysWhichContainerItsQueuesUse) {
     EXPECT_NE(line_of(g_bdfs[1]).find("DMA device eal-vfio (iova)"), std::string::npos) << line_of(g_bdfs[1]);
 }
 
+uint64_t eal_memory_bytes() {
+    uint64_t total = 0;
+    rte_memseg_walk([](const rte_memseg_list *, const rte_memseg *ms, void *arg) {
+        *static_cast<uint64_t *>(arg) += ms->len;
+        return 0;
+    }, &total);
+    return total;
+}
+
+// Memory EAL adds after the probe (a new mempool) must be mapped into the own container
+// too, or the device faults on every buffer from it.
+TEST(PciDma, MemoryAddedLaterIsReachableThroughTheOwnContainer) {
+    ASSERT_GE(g_bdfs.size(), 2u);
+    const uint16_t a = port_of(g_bdfs[0]), b = port_of(g_bdfs[1]);
+    const uint64_t before = eal_memory_bytes();
+    rte_mempool *late = rte_pktmbuf_pool_create("vm_late_pool", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ASSERT_NE(late, nullptr);
+    ASSERT_GT(eal_memory_bytes(), before) << "the new pool did not make EAL allocate memory: no test";
+    // a (own container) receives into and sends from the new memory.
+    ASSERT_EQ(configure_port(a, 1, late), 0);
+    ASSERT_EQ(configure_port(b, 1, g_pool), 0);
+    ASSERT_EQ(rte_eth_dev_start(a), 0);
+    ASSERT_EQ(rte_eth_dev_start(b), 0);
+    ASSERT_TRUE(wait_for([&] { return link_is(a, true) && link_is(b, true); }));
+    const auto out = frames(60);
+    EXPECT_TRUE(same_frames(transfer(late, a, b, 0, out), out)) << "sent from memory added later";
+    const auto in = frames(70);
+    EXPECT_TRUE(same_frames(transfer(g_pool, b, a, 0, in), in)) << "received into memory added later";
+    ASSERT_EQ(rte_eth_dev_stop(a), 0);
+    ASSERT_EQ(rte_eth_dev_stop(b), 0);
+    ASSERT_EQ(configure_port(a, 1, g_pool), 0); // the other tests use the first pool
+}
+
 TEST(PciMultiQueue, BothQueuePairsCarryTrafficAfterTheMqCommand) {
     ASSERT_GE(g_bdfs.size(), 5u);
     const uint16_t p = port_of(g_bdfs[4]);
