@@ -61,6 +61,7 @@ public:
     uint8_t generation = 0;
     std::vector<EmulatedQueue> queues;
     std::vector<uint8_t> status_log; // every status write
+    uint32_t queue_resets = 0;
 
     void link_up(bool up) {
         bar_[device_off + 6] = up ? 1 : 0;
@@ -166,6 +167,13 @@ private:
             break;
         }
         case c::queue_select: qsel_ = uint16_t(v); break;
+        case c::queue_reset: // completes at once: the queue is back to its initial state
+            if (v == 1) {
+                sel().enable = 0;
+                sel().size = sel().max_size;
+                ++queue_resets;
+            }
+            break;
         case c::queue_size: sel().size = uint16_t(v); break;
         case c::queue_msix_vector: sel().msix = uint16_t(v); break;
         case c::queue_enable: sel().enable = uint16_t(v); break;

@@ -30,12 +30,17 @@ print(*[x.getsockname()[1] for x in s])')
 vu_sock="$build/vm-vhost.sock"
 rm -f "$vu_sock"
 host_pid=
-cleanup() { [ -z "$host_pid" ] || kill "$host_pid" 2>/dev/null || true; rm -f "$vu_sock"; }
+host_in="$build/vm-host-testpmd.in"
+cleanup() { [ -z "$host_pid" ] || kill "$host_pid" 2>/dev/null || true; rm -f "$vu_sock" "$host_in"; }
 trap cleanup EXIT
-sleep 600 | timeout -k 5 300 dpdk-testpmd --lcores '0@0,1@0' --no-pci --no-huge -m 512 \
+# testpmd runs until its stdin says so: a fifo this script holds open (no helper process
+# that could outlive it and keep the test runner's pipes open).
+rm -f "$host_in"; mkfifo "$host_in"; exec 3<>"$host_in"
+timeout -k 5 300 dpdk-testpmd --lcores '0@0,1@0' --no-pci --no-huge -m 512 \
     --file-prefix="vpmd-vmhost-$$" --log-level='lib.vhost.*:error' \
     --vdev "net_vhost0,iface=$vu_sock,queues=2,iommu-support=1" -- \
-    --rxq=2 --txq=2 --nb-cores=1 --total-num-mbufs=4096 --forward-mode=io --port-topology=loop > "$build/vm-host-testpmd.log" 2>&1 &
+    --rxq=2 --txq=2 --nb-cores=1 --total-num-mbufs=4096 --forward-mode=io --port-topology=loop \
+    < "$host_in" > "$build/vm-host-testpmd.log" 2>&1 &
 host_pid=$!
 for _ in $(seq 200); do [ -S "$vu_sock" ] && break; sleep 0.1; done
 [ -S "$vu_sock" ] || { echo "run.sh: the host's vhost-user backend did not come up" >&2; cat "$build/vm-host-testpmd.log" >&2; exit 1; }

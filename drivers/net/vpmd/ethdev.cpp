@@ -758,12 +758,13 @@ int create_port(PortRequest req, const EthdevAllocator &alloc) {
     *static_cast<Adapter **>(dev->data->dev_private) = raw;
     raw->port->start_watcher();
     rte_eth_dev_probing_finish(dev);
-    log(RTE_LOG_INFO, "%s: %s %s, %s ring%s%s, %u queue pair(s), data queues on DMA device %s (%s), device %s",
+    log(RTE_LOG_INFO, "%s: %s %s, %s ring%s%s, %u queue pair(s), data queues on DMA device %s (%s), features 0x%lx, "
+        "device %s",
         name.c_str(), std::string(raw->port->transport().kind()).c_str(), raw->port->transport().where().c_str(),
         raw->packed() ? "packed" : "split", raw->in_order() ? ", in-order" : "", raw->port->mrg() ? ", mrg_rxbuf" : "",
         raw->args.queues, std::string(raw->dma(transport::QueueRole::rx).name()).c_str(),
         std::string(dma::to_string(raw->dma(transport::QueueRole::rx).addr_mode())).c_str(),
-        raw->port->attached() ? "attached" : "awaited");
+        (unsigned long)raw->port->features(), raw->port->attached() ? "attached" : "awaited");
     return dev->data->port_id;
 }
 

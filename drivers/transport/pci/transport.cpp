@@ -25,7 +25,8 @@ using namespace std::chrono_literals;
 
 // Bits the transport negotiates for itself when the device offers them.
 constexpr uint64_t transport_bits = ring::feature::access_platform | ring::feature::notification_data |
-                                    net::feature::status | net::feature::mac | net::feature::mtu;
+                                    ring::feature::ring_reset | net::feature::status | net::feature::mac |
+                                    net::feature::mtu;
 // The device's own control queue and what it can take: the mediated control queue relays
 // to it (a shadow control queue), so these go with CTRL_VQ whenever it is offered.
 constexpr uint64_t control_bits = net::feature::ctrl_vq | net::feature::ctrl_rx | net::feature::ctrl_vlan |
@@ -85,6 +86,7 @@ public:
         (void)d_.reset();
         attached_ = false;
         live_ = false;
+        queue_reset_.reset();
     }
     bool may_come_back() const override { return true; } // attach() resets and starts over
 
@@ -135,11 +137,13 @@ public:
         if (q.index >= notifiers_.size()) {
             return transport::fail(-EINVAL, f_->address() + ": queue index " + std::to_string(q.index) + " too large");
         }
-        if (live_) { // queues were stopped: the device went through reset; bring it back
+        if (live_ && !queue_reset_.test(q.index)) {
+            // The queue is live or was stopped by a device reset: bring the device back.
             if (auto st = restart(); !st) {
                 return st;
             }
         }
+        queue_reset_.reset(q.index); // RING_RESET: reprogrammed while the device runs
         auto n = d_.setup_queue(q, (features_ & ring::feature::notification_data) != 0);
         if (!n) {
             return Unexpected<transport::Error>{n.error()};
@@ -159,12 +163,18 @@ public:
         }
         return d_.enable_queue(index);
     }
-    transport::Status stop_queue(uint16_t) override {
-        if (live_ && !stopped_) {
-            stopped_ = true; // one reset stops every queue
-            return d_.reset();
+    // With RING_RESET only this queue stops and the device keeps running (its control
+    // queue and settings too); without it one device reset stops every queue.
+    transport::Status stop_queue(uint16_t index) override {
+        if (!live_ || stopped_ || index >= notifiers_.size()) {
+            return {};
         }
-        return {};
+        if ((features_ & ring::feature::ring_reset) && d_.reset_queue(index)) {
+            queue_reset_.set(index);
+            return {};
+        }
+        stopped_ = true;
+        return d_.reset();
     }
 
     transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) override {
@@ -184,6 +194,9 @@ public:
     // DRIVER_OK, with the device's control queue set up first and then brought up to date
     // with every setting the mediator holds (the device forgot them at its last reset).
     transport::Status driver_ok() override {
+        if (live_ && !stopped_) {
+            return {}; // queues came back from RING_RESET: the device never stopped
+        }
         if (features_ & net::feature::ctrl_vq) {
             if (auto st = setup_cvq(); !st) {
                 return st;
@@ -196,6 +209,7 @@ public:
     }
     transport::Status reset() override {
         live_ = false;
+        queue_reset_.reset();
         return d_.reset();
     }
     void close() override {
@@ -363,6 +377,7 @@ private:
         }
         live_ = false;
         stopped_ = false;
+        queue_reset_.reset();
         return {};
     }
 
@@ -376,6 +391,7 @@ private:
     bool attached_ = false;
     bool live_ = false;    // DRIVER_OK given since the last (re)negotiation
     bool stopped_ = false; // queues stopped (device reset) since DRIVER_OK
+    std::bitset<256> queue_reset_; // stopped by RING_RESET, to be set up again
     std::array<transport::Notifier, 256> notifiers_{};
     // The shadow control queue.
     uint16_t cvq_index_ = 2;

@@ -146,6 +146,29 @@ TEST(PciTransport, StoppedQueuesAreSetUpAgainAfterAReset) {
     EXPECT_TRUE(o.dev->driver_features & net::feature::mrg_rxbuf) << "the same features again";
 }
 
+TEST(PciTransport, WithRingResetAStoppedQueueComesBackWhileTheDeviceRuns) {
+    Opened o = open();
+    o.dev->offered |= ring::feature::ring_reset;
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    auto f = o.t->negotiate(v1);
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(*f & ring::feature::ring_reset);
+    ASSERT_TRUE(o.t->setup_queue(queue(0)));
+    ASSERT_TRUE(o.t->enable_queue(0, true));
+    ASSERT_TRUE(o.t->driver_ok());
+    const size_t status_writes = o.dev->status_log.size();
+    ASSERT_TRUE(o.t->stop_queue(0));
+    EXPECT_EQ(o.dev->queue_resets, 1u);
+    EXPECT_EQ(o.dev->queues[0].enable, 0);
+    EXPECT_TRUE(o.dev->status & pci::status::driver_ok) << "only the queue was reset";
+    ASSERT_TRUE(o.t->setup_queue(queue(0, 128)));
+    ASSERT_TRUE(o.t->enable_queue(0, true));
+    ASSERT_TRUE(o.t->driver_ok());
+    EXPECT_EQ(o.dev->queues[0].size, 128);
+    EXPECT_EQ(o.dev->queues[0].enable, 1);
+    EXPECT_EQ(o.dev->status_log.size(), status_writes) << "no device reset, no renegotiation";
+}
+
 TEST(PciTransport, EventsReportNeedsResetAndConfigChanges) {
     Opened o = open();
     ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
