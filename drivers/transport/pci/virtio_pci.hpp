@@ -10,12 +10,13 @@
 #include <optional>
 #include <string>
 
+#include "drivers/transport/device_status.hpp"
 #include "drivers/transport/pci/function.hpp"
 #include "drivers/transport/transport.hpp"
 
 namespace vpmd::pci {
 
-// Capability types (virtio_pci_cap.cfg_type) and device status bits.
+// Capability types (virtio_pci_cap.cfg_type).
 namespace cap {
 inline constexpr uint8_t vendor_id = 0x09;
 inline constexpr uint8_t common = 1;
@@ -24,14 +25,8 @@ inline constexpr uint8_t isr = 3;
 inline constexpr uint8_t device = 4;
 } // namespace cap
 
-namespace status {
-inline constexpr uint8_t acknowledge = 1;
-inline constexpr uint8_t driver = 2;
-inline constexpr uint8_t driver_ok = 4;
-inline constexpr uint8_t features_ok = 8;
-inline constexpr uint8_t needs_reset = 0x40;
-inline constexpr uint8_t failed = 0x80;
-} // namespace status
+// Device status bits, carried by SET/GET_STATUS (vhost-user) or device_status (PCI).
+namespace status = transport::status;
 
 // Offsets in the common configuration structure.
 namespace common {

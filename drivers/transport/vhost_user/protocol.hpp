@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "drivers/transport/device_status.hpp"
+
 namespace vpmd::vhost_user {
 
 // Front-end -> back-end requests. Only the ones this front-end sends are named.
@@ -66,15 +68,8 @@ inline constexpr uint64_t status = 1ULL << 16;
 inline constexpr uint64_t supported_protocol_features =
     pf::mq | pf::reply_ack | pf::reset_device | pf::configure_mem_slots | pf::status;
 
-// Virtio device status bits (virtio 1.2 section 2.1), carried by SET/GET_STATUS.
-namespace status {
-inline constexpr uint8_t acknowledge = 1;
-inline constexpr uint8_t driver = 2;
-inline constexpr uint8_t driver_ok = 4;
-inline constexpr uint8_t features_ok = 8;
-inline constexpr uint8_t needs_reset = 64;
-inline constexpr uint8_t failed = 128;
-} // namespace status
+// Device status bits, carried by SET/GET_STATUS (vhost-user) or device_status (PCI).
+namespace status = transport::status;
 
 // SET_MEM_TABLE carries at most this many regions (and fds); more need CONFIGURE_MEM_SLOTS.
 inline constexpr uint32_t max_table_regions = 8;
