@@ -63,6 +63,11 @@ public:
     std::vector<uint8_t> status_log; // every status write
     uint32_t queue_resets = 0;
 
+    void set_config(uint16_t mtu, uint16_t max_pairs) {
+        std::memcpy(&bar_[device_off + 10], &mtu, 2);
+        std::memcpy(&bar_[device_off + 8], &max_pairs, 2);
+        ++generation;
+    }
     void link_up(bool up) {
         bar_[device_off + 6] = up ? 1 : 0;
         ++generation;

@@ -166,6 +166,22 @@ TEST(PciDma, EachFunctionSaysWhichContainerItsQueuesUse) {
     EXPECT_NE(line_of(g_bdfs[1]).find("DMA device eal-vfio (iova)"), std::string::npos) << line_of(g_bdfs[1]);
 }
 
+// The second function's device says its MTU (QEMU host_mtu=1500, VIRTIO_NET_F_MTU): the
+// port takes no larger one.
+TEST(PciDeviceConfig, TheDevicesMtuLimitsThePort) {
+    ASSERT_GE(g_bdfs.size(), 2u);
+    const uint16_t b = port_of(g_bdfs[1]);
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(b, &info), 0);
+    EXPECT_EQ(info.max_mtu, 1500);
+    EXPECT_NE(rte_eth_dev_set_mtu(b, 1600), 0);
+    EXPECT_EQ(rte_eth_dev_set_mtu(b, 1400), 0);
+    EXPECT_EQ(rte_eth_dev_set_mtu(b, 1500), 0);
+    rte_eth_dev_info other{};
+    ASSERT_EQ(rte_eth_dev_info_get(port_of(g_bdfs[0]), &other), 0);
+    EXPECT_GT(other.max_mtu, 1500) << "a device without F_MTU keeps the PMD's own limit";
+}
+
 uint64_t eal_memory_bytes() {
     uint64_t total = 0;
     rte_memseg_walk([](const rte_memseg_list *, const rte_memseg *ms, void *arg) {

@@ -53,7 +53,7 @@ nic() { # addr netdev-id local-port peer-port [extra]
 timeout -k 5 280 qemu-system-x86_64 -accel tcg -cpu Nehalem -smp 2 -m 1024 -nographic -no-reboot \
     -object memory-backend-memfd,id=mem,size=1024M,share=on \
     -machine q35,kernel-irqchip=split,memory-backend=mem -device intel-iommu,intremap=on,caching-mode=on \
-    $(nic 0x3 s0 "$p0" "$p1" "") $(nic 0x4 s1 "$p1" "$p0" "") \
+    $(nic 0x3 s0 "$p0" "$p1" "") $(nic 0x4 s1 "$p1" "$p0" ",host_mtu=1500") \
     $(nic 0x5 k0 "$p2" "$p3" ",packed=on") $(nic 0x6 k1 "$p3" "$p2" ",packed=on") \
     -chardev socket,id=vuc,path="$vu_sock" -netdev vhost-user,id=vu,chardev=vuc,queues=2 \
     -device virtio-net-pci,disable-legacy=on,iommu_platform=on,romfile=,addr=0x7,netdev=vu,mq=on,vectors=6 \

@@ -361,6 +361,9 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
     info->max_rx_pktlen = ad.port->mrg() ? max_rx_pktlen_mrg : max_rx_pktlen_single;
     info->min_rx_bufsize = RTE_PKTMBUF_HEADROOM + 64;
     info->max_mtu = uint16_t(info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+    if (const auto &m = ad.port->device_info().mtu; m && *m >= RTE_ETHER_MIN_MTU) {
+        info->max_mtu = std::min(info->max_mtu, *m); // VIRTIO_NET_F_MTU: the device's limit
+    }
     info->min_mtu = RTE_ETHER_MIN_MTU;
     info->max_mac_addrs = ad.cq ? max_mac_addrs : 1;
     info->rx_offload_capa = ad.port->mrg() ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
@@ -477,6 +480,10 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu) {
     if (frame > max) {
         log(RTE_LOG_ERR, "%s: MTU %u: frames of %u bytes exceed %u%s", ad.name.c_str(), mtu, frame, max,
             ad.port->mrg() ? "" : " (mrg_rxbuf=1 allows jumbo frames)");
+        return -EINVAL;
+    }
+    if (const auto &m = ad.port->device_info().mtu; m && mtu > *m) {
+        log(RTE_LOG_ERR, "%s: MTU %u: the device takes at most %u (VIRTIO_NET_F_MTU)", ad.name.c_str(), mtu, *m);
         return -EINVAL;
     }
     ad.mtu = mtu;

@@ -90,6 +90,25 @@ TEST(PciTransport, HandshakeNegotiatesWhatBothSidesHavePlusTransportBits) {
     EXPECT_EQ(info->link_up, true);
 }
 
+TEST(PciTransport, DeviceConfigGivesMtuAndQueuePairsWhenNegotiated) {
+    Opened o = open();
+    o.dev->offered |= net::feature::mtu;
+    o.dev->set_config(1400, 4);
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    ASSERT_TRUE(o.t->negotiate(v1 | net::feature::mq));
+    auto info = o.t->device_info();
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->mtu, std::optional<uint16_t>(1400));
+    EXPECT_EQ(info->max_queue_pairs, 4u);
+    o.dev->offered &= ~net::feature::mtu;
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    ASSERT_TRUE(o.t->negotiate(v1));
+    info = o.t->device_info();
+    ASSERT_TRUE(info);
+    EXPECT_FALSE(info->mtu) << "no VIRTIO_NET_F_MTU: the config field means nothing";
+    EXPECT_EQ(info->max_queue_pairs, 1u) << "MQ not asked for";
+}
+
 TEST(PciTransport, QueueSetupProgramsTheDeviceAndTheDoorbellRingsIt) {
     Opened o = open();
     ASSERT_TRUE(o.t);
