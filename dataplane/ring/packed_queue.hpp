@@ -214,6 +214,13 @@ public:
             write_event(*driver_event_, event_flags_enable, 0);
         }
         full_fence(this->order_);
+        if constexpr (InOrder) {
+            // A batch the device completed and collect() stopped inside: the rest of it is
+            // done, though the slot at the cursor (one the device skipped) does not say so.
+            if (batch_end_ >= 0) {
+                return true;
+            }
+        }
         return device_may_have_used() && used_state() == SlotState::used;
     }
 

@@ -170,3 +170,27 @@ TEST(PackedQueue, InOrderCompletionsKeepIdsInPlace) {
         EXPECT_EQ(lap_in_order(p, size), first) << "lap " << lap;
     }
 }
+
+// Regression: with IN_ORDER the device completed two buffers as one batch (one used
+// descriptor, the last id) and a collect of at most 1 stopped inside it. A poller that then
+// arms interrupts must hear "completions waiting", or it sleeps on a finished buffer.
+TEST(PackedQueue, InOrderBatchHalfCollectedStillReportsWorkWhenArmingInterrupts) {
+    RingPair<PackedLayoutTag, uint32_t, true> p(8, feature::version_1 | feature::in_order);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    const Segment segs[2] = {p.seg(0, 100, false), p.seg(1, 100, false)};
+    const uint32_t cookies[2] = {10, 11};
+    ASSERT_EQ(p.q.add_burst(segs, cookies, 2), 2);
+    p.q.publish();
+    PackedLayoutTag::Device::Chain c[2];
+    ASSERT_TRUE(p.dev.take(c[0]));
+    ASSERT_TRUE(p.dev.take(c[1]));
+    ASSERT_TRUE(p.dev.put_used_batch(c, 2, 0));
+    p.dev.publish_used();
+    Used<uint32_t> out[2];
+    ASSERT_EQ(p.q.collect(out, 1), 1);
+    EXPECT_EQ(out[0].cookie, 10u);
+    EXPECT_TRUE(p.q.enable_interrupts()) << "the second buffer of the batch is done";
+    ASSERT_EQ(p.q.collect(out, 2), 1);
+    EXPECT_EQ(out[0].cookie, 11u);
+    EXPECT_FALSE(p.q.enable_interrupts()) << "nothing left";
+}
