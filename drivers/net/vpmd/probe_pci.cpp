@@ -64,9 +64,9 @@ private:
     rte_pci_device *d_;
 };
 
-// dma=own: the device's IOMMU group in a container of its own, bound before the device is
-// set up (EAL then sets it up there, not in its default container). Kept per device until
-// remove.
+// Every device this driver mapped, with the container it is in (-1: EAL's default), until
+// remove. dma=own puts the device's IOMMU group in a container of its own, bound before the
+// device is set up, so EAL sets it up there and not in its default container.
 std::mutex own_lock;
 std::map<const rte_pci_device *, int> own_containers;
 

@@ -1,6 +1,6 @@
-// PciTransport: the transport seam over VirtioPci. A virtio-pci queue cannot be set up
-// again while the device runs, so stopping queues resets the device and brings it back to
-// FEATURES_OK with the same features: the next setup_queue finds it ready.
+// PciTransport: the transport seam over VirtioPci. A running virtio-pci queue can be set
+// up again only after RING_RESET; without it, stopping queues resets the device and the
+// next setup_queue brings it back to FEATURES_OK with the same features.
 #include "drivers/transport/pci/transport.hpp"
 
 #include <array>
@@ -8,8 +8,8 @@
 #include <cstring>
 #include <map>
 #include <variant>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "dataplane/dma/local_dma.hpp"
 #include "dataplane/net/virtio_net.hpp"
@@ -98,8 +98,9 @@ public:
         }
         uint64_t ask = (wanted & ~control_bits) | (offered & transport_bits);
         if (offered & net::feature::ctrl_vq) {
-            ask |= offered & control_bits & (net::feature::ctrl_vq | net::feature::ctrl_rx | net::feature::ctrl_vlan |
-                                             net::feature::ctrl_mac_addr | (wanted & net::feature::mq));
+            // The device's control queue always; MQ only when asked for (queues > 1).
+            ask |= offered & (control_bits & ~net::feature::mq);
+            ask |= offered & wanted & net::feature::mq;
         }
         auto f = d_.negotiate(ask);
         if (!f) {
