@@ -5,8 +5,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -30,19 +28,15 @@ class OffsetDma final : public dma::DmaDevice {
 public:
     OffsetDma() : DmaDevice(dma::AddrMode::iova) {}
     std::string_view name() const override { return "offset"; }
+    // LocalDma's memory, at other addresses.
     Expected<ring::DmaRegion, int> alloc(size_t len, size_t align) override {
-        if (!dma::valid_alloc_request(len, align)) {
-            return unexpected(-EINVAL);
+        auto r = local_.alloc(len, align);
+        if (r) {
+            r->device_addr = to_device(r->va);
         }
-        const size_t bytes = dma::round_up(len, align);
-        void *va = std::aligned_alloc(align, bytes);
-        if (va == nullptr) {
-            return unexpected(-ENOMEM);
-        }
-        std::memset(va, 0, bytes);
-        return ring::DmaRegion{va, to_device(va), bytes};
+        return r;
     }
-    void free(const ring::DmaRegion &r) override { std::free(r.va); }
+    void free(const ring::DmaRegion &r) override { local_.free(r); }
     Expected<uint64_t, int> translate(const void *va, size_t len) const override {
         if (va == nullptr || len == 0) {
             return unexpected(-EFAULT);
@@ -50,6 +44,9 @@ public:
         return to_device(va);
     }
     static uint64_t to_device(const void *va) { return uint64_t(reinterpret_cast<uintptr_t>(va)) + offset_dma_base; }
+
+private:
+    dma::LocalDma local_;
 };
 
 struct FakeDeviceState {

@@ -26,11 +26,6 @@ std::vector<std::string> g_bdfs;
 rte_mempool *g_pool = nullptr;
 std::string g_probe_log; // what the drivers logged while EAL probed the devices
 
-unsigned pool_free() {
-    rte_mempool_cache_flush(rte_mempool_default_cache(g_pool, rte_lcore_id()), g_pool);
-    return rte_mempool_avail_count(g_pool);
-}
-
 uint16_t port_of(const std::string &bdf) {
     uint16_t p = RTE_MAX_ETHPORTS;
     EXPECT_EQ(rte_eth_dev_get_port_by_name(bdf.c_str(), &p), 0) << bdf << " was not probed by net_vpmd_pci";
@@ -83,17 +78,17 @@ protected:
 };
 
 TEST_P(PciPair, FramesCrossBothWaysByteForByte) {
-    const unsigned before = pool_free();
+    const unsigned before = pool_available(g_pool);
     ASSERT_NO_FATAL_FAILURE(bring_up());
     ASSERT_NO_FATAL_FAILURE(both_ways(1));
     ASSERT_NO_FATAL_FAILURE(stop_both());
-    EXPECT_EQ(pool_free(), before) << "mbufs lost at stop";
+    EXPECT_EQ(pool_available(g_pool), before) << "mbufs lost at stop";
     // Started again (the device went through reset at stop): traffic flows again.
     ASSERT_EQ(rte_eth_dev_start(a), 0);
     ASSERT_EQ(rte_eth_dev_start(b), 0);
     ASSERT_NO_FATAL_FAILURE(both_ways(2));
     ASSERT_NO_FATAL_FAILURE(stop_both());
-    EXPECT_EQ(pool_free(), before) << "mbufs lost at the second stop";
+    EXPECT_EQ(pool_available(g_pool), before) << "mbufs lost at the second stop";
 }
 
 TEST_P(PciPair, DeviceResetThenTrafficAgain) {
@@ -222,7 +217,7 @@ TEST(PciMultiQueue, BothQueuePairsCarryTrafficAfterTheMqCommand) {
     rte_eth_dev_info info{};
     ASSERT_EQ(rte_eth_dev_info_get(p, &info), 0);
     ASSERT_GE(info.max_rx_queues, 2) << "the device's two queue pairs were not negotiated";
-    const unsigned before = pool_free();
+    const unsigned before = pool_available(g_pool);
     ASSERT_EQ(configure_port(p, 2, g_pool), 0);
     ASSERT_EQ(rte_eth_dev_start(p), 0);
     ASSERT_TRUE(wait_for([&] { return link_is(p, true); }));
@@ -231,7 +226,7 @@ TEST(PciMultiQueue, BothQueuePairsCarryTrafficAfterTheMqCommand) {
         ASSERT_TRUE(same_frames(transfer(g_pool, p, p, q, f), f)) << "queue pair " << q;
     }
     ASSERT_EQ(rte_eth_dev_stop(p), 0);
-    EXPECT_EQ(pool_free(), before) << "mbufs lost at stop";
+    EXPECT_EQ(pool_available(g_pool), before) << "mbufs lost at stop";
     // Started again (queues reset), then after a device reset: the MQ setting holds, then
     // is replayed.
     ASSERT_EQ(rte_eth_dev_start(p), 0);

@@ -110,7 +110,7 @@ public:
         return *f;
     }
     transport::Result<transport::DeviceInfo> device_info() override {
-        auto c = d_.read_net_config(features_);
+        auto c = d_.read_net_config();
         if (!c) {
             return Unexpected<transport::Error>{c.error()};
         }

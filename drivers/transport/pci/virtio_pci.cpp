@@ -39,7 +39,7 @@ transport::Result<VirtioPci> VirtioPci::open(Function &f) {
     if (!f.read_config(pci_status, &st, 2) || !(st & status_cap_list) || !f.read_config(pci_cap_ptr, &ptr, 1)) {
         return transport::fail(-ENODEV, at + "no PCI capability list (not a modern virtio device)");
     }
-    bool have_common = false, have_notify = false, have_isr = false;
+    bool have_common = false, have_notify = false;
     for (int n = 0; ptr != 0 && n < max_caps; ++n) {
         uint8_t c[20] = {};
         if (ptr < 0x40 || !f.read_config(ptr, c, 16)) {
@@ -55,11 +55,11 @@ transport::Result<VirtioPci> VirtioPci::open(Function &f) {
             r.offset = off;
             r.length = len;
             const uint8_t type = c[3];
-            const bool wanted = type == cap::common || type == cap::notify || type == cap::isr || type == cap::device;
+            const bool wanted = type == cap::common || type == cap::notify || type == cap::device;
             // The first capability of each type the device offers is the one to use
             // (later ones are alternatives); only memory BARs 0..5 are reachable here.
             const bool first = (type == cap::common && !have_common) || (type == cap::notify && !have_notify) ||
-                               (type == cap::isr && !have_isr) || (type == cap::device && d.device_.length == 0);
+                               (type == cap::device && d.device_.length == 0);
             if (wanted && first && r.bar <= 5) {
                 const uint64_t bar_len = f.bar_length(r.bar);
                 if (r.length == 0 || r.offset > bar_len || bar_len - r.offset < r.length) {
@@ -70,7 +70,6 @@ transport::Result<VirtioPci> VirtioPci::open(Function &f) {
                 }
                 switch (type) {
                 case cap::common: d.common_ = r; have_common = true; break;
-                case cap::isr: d.isr_ = r; have_isr = true; break;
                 case cap::device: d.device_ = r; break;
                 case cap::notify:
                     if (c[2] < 20 || !f.read_config(ptr + 16, &d.notify_multiplier_, 4)) {
@@ -209,7 +208,7 @@ transport::Status VirtioPci::reset_queue(uint16_t index) {
 
 uint8_t VirtioPci::config_generation() const { return uint8_t(rd(common::config_generation, 1)); }
 
-transport::Result<NetConfig> VirtioPci::read_net_config(uint64_t features) const {
+transport::Result<NetConfig> VirtioPci::read_net_config() const {
     NetConfig c;
     if (device_.length < 12) {
         return c; // no (or a short) device config: defaults
@@ -223,7 +222,6 @@ transport::Result<NetConfig> VirtioPci::read_net_config(uint64_t features) const
         c.max_virtqueue_pairs = uint16_t(f_->read(device_.bar, device_.offset + 8, 2));
         c.mtu = uint16_t(f_->read(device_.bar, device_.offset + 10, 2));
         if (gen == config_generation()) {
-            (void)features;
             return c;
         }
     }

@@ -89,10 +89,9 @@ public:
     transport::Status enable_queue(uint16_t index);
     // RING_RESET: resets one queue (it must be set up again).
     transport::Status reset_queue(uint16_t index);
-    [[nodiscard]] bool has_device_config() const { return device_.length != 0; }
     [[nodiscard]] uint8_t config_generation() const;
     // Reads the net config until the generation is stable (bounded).
-    transport::Result<NetConfig> read_net_config(uint64_t features) const;
+    transport::Result<NetConfig> read_net_config() const;
 
 private:
     explicit VirtioPci(Function &f) : f_(&f) {}
@@ -104,7 +103,7 @@ private:
     }
 
     Function *f_;
-    Region common_, notify_, isr_, device_;
+    Region common_, notify_, device_; // the ISR capability is not used: we poll
     uint32_t notify_multiplier_ = 0;
 };
 

@@ -56,11 +56,6 @@ rte_mempool *iova_pool() {
     return mp;
 }
 
-unsigned pool_available(rte_mempool *mp) {
-    rte_mempool_cache_flush(rte_mempool_default_cache(mp, rte_lcore_id()), mp);
-    return rte_mempool_avail_count(mp);
-}
-
 struct Layout {
     const char *name;
     bool packed;

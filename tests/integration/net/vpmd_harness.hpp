@@ -120,6 +120,12 @@ inline Frame from_mbuf(const rte_mbuf *m) {
     return f;
 }
 
+// A pool's fill level once this lcore's cache is flushed back: what a leak check compares.
+inline unsigned pool_available(rte_mempool *mp) {
+    rte_mempool_cache_flush(rte_mempool_default_cache(mp, rte_lcore_id()), mp);
+    return rte_mempool_avail_count(mp);
+}
+
 // Sends frames on (port, queue) and collects as many from (peer, queue); the result
 // holds what arrived in arrival order (fewer if something was lost).
 // `limit`: how long to wait for them (a test that expects none waits less).

@@ -21,10 +21,7 @@ rte_mempool *pool() {
 }
 
 // Pool fill level once the per-lcore caches are flushed back.
-unsigned available() {
-    rte_mempool_cache_flush(rte_mempool_default_cache(pool(), rte_lcore_id()), pool());
-    return rte_mempool_avail_count(pool());
-}
+unsigned available() { return pool_available(pool()); }
 
 struct Variant {
     const char *name;
