@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "apps/fwd/options.hpp"
-#include "dataplane/runtime/counters.hpp"
+#include "vpmd/runtime/counters.hpp"
 
 namespace vpmd::fwd {
 

@@ -26,10 +26,10 @@
 #include "apps/fwd/options.hpp"
 #include "apps/fwd/ports.hpp"
 #include "apps/fwd/report.hpp"
-#include "dataplane/runtime/assignment.hpp"
-#include "dataplane/runtime/control_plane.hpp"
-#include "dataplane/runtime/eal_launcher.hpp"
-#include "dataplane/runtime/runtime.hpp"
+#include "vpmd/runtime/assignment.hpp"
+#include "vpmd/runtime/control_plane.hpp"
+#include "vpmd/runtime/eal_launcher.hpp"
+#include "vpmd/runtime/runtime.hpp"
 
 namespace vpmd::fwd {
 namespace {

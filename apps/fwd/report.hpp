@@ -10,7 +10,7 @@
 
 #include "apps/fwd/options.hpp"
 #include "apps/fwd/ports.hpp"
-#include "dataplane/runtime/runtime.hpp"
+#include "vpmd/runtime/runtime.hpp"
 
 namespace vpmd::fwd {
 

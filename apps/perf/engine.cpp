@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "apps/perf/payload.hpp"
-#include "dataplane/runtime/eal_launcher.hpp"
-#include "dataplane/runtime/runtime.hpp"
+#include "vpmd/runtime/eal_launcher.hpp"
+#include "vpmd/runtime/runtime.hpp"
 
 namespace vpmd::perf {
 

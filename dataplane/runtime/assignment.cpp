@@ -1,5 +1,5 @@
 // Queue-to-lcore assignment (control path).
-#include "dataplane/runtime/assignment.hpp"
+#include "vpmd/runtime/assignment.hpp"
 
 #include <algorithm>
 

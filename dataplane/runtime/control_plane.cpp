@@ -1,5 +1,5 @@
 // Control plane: periodic jobs in a oneTBB arena, signals to a stop flag.
-#include "dataplane/runtime/control_plane.hpp"
+#include "vpmd/runtime/control_plane.hpp"
 
 #include <algorithm>
 #include <atomic>

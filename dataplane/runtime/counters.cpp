@@ -1,5 +1,5 @@
 // Summing counter blocks on the control path; nothing here runs on a worker lcore.
-#include "dataplane/runtime/counters.hpp"
+#include "vpmd/runtime/counters.hpp"
 
 #include <algorithm>
 #include <map>

@@ -1,5 +1,5 @@
 // EAL lcore launcher for the runtime.
-#include "dataplane/runtime/eal_launcher.hpp"
+#include "vpmd/runtime/eal_launcher.hpp"
 
 #include <cerrno>
 

@@ -1,5 +1,5 @@
 // Runtime: starting and stopping worker loops (control path), and the thread launcher.
-#include "dataplane/runtime/runtime.hpp"
+#include "vpmd/runtime/runtime.hpp"
 
 #include <map>
 #include <thread>

@@ -12,6 +12,7 @@
 
 #include "drivers/net/vpmd/adapter.hpp"
 #include "drivers/net/vpmd/ethdev.hpp"
+#include "drivers/net/vpmd/inspect.hpp"
 #include "drivers/net/vpmd/rxtx.hpp"
 
 namespace vpmd::pmd {
@@ -544,6 +545,27 @@ constexpr const char *hist_names[hist_bins] = {"size_64_or_less", "size_65_to_12
 constexpr int per_queue_xstats = 4 + hist_bins + 3; // packets bytes errors dropped, hist, broken, ring_errors, stale lens
 constexpr int device_xstats = 5;
 
+// Calls fn("rx"|"tx", index, queue base, broken, ring errors, stale lengths) for every
+// set-up queue, rx first: what xstats and queue_reports() read.
+template <class F>
+void each_queue_health(rte_eth_dev *dev, F &&fn) {
+    const Adapter &ad = *adapter_of(dev);
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        if (void *q = dev->data->rx_queues[i]) {
+            with_rxq(ad, q, [&](auto *rq) {
+                fn("rx", i, rq, rq->ring.broken(), rq->ring.error_count(), rq->ring.ignored_lens());
+            });
+        }
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        if (void *q = dev->data->tx_queues[i]) {
+            with_txq(ad, q, [&](auto *tq) {
+                fn("tx", i, tq, tq->ring.broken(), tq->ring.error_count(), tq->ring.ignored_lens());
+            });
+        }
+    }
+}
+
 // Walks every xstat in a fixed order: fn(name, value).
 template <class F>
 void each_xstat(rte_eth_dev *dev, F &&fn) {
@@ -568,18 +590,7 @@ void each_xstat(rte_eth_dev *dev, F &&fn) {
         snprintf(name, sizeof(name), "%s_q%u_stale_len_completions", dir, i);
         fn(name, stale_lens);
     };
-    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
-        if (void *q = dev->data->rx_queues[i]) {
-            with_rxq(ad, q, [&](auto *rq) { queue("rx", i, rq, rq->ring.broken(), rq->ring.error_count(), rq->ring.ignored_lens());
-            });
-        }
-    }
-    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
-        if (void *q = dev->data->tx_queues[i]) {
-            with_txq(ad, q, [&](auto *tq) { queue("tx", i, tq, tq->ring.broken(), tq->ring.error_count(), tq->ring.ignored_lens());
-            });
-        }
-    }
+    each_queue_health(dev, queue);
     fn("cq_commands_ok", ad.cq ? ad.cq->mediator().commands_ok() : 0);
     fn("cq_commands_failed", ad.cq ? ad.cq->mediator().commands_failed() : 0);
     fn("backend_losses", ad.port->losses());
@@ -656,6 +667,18 @@ const eth_dev_ops vpmd_ops = [] {
 }();
 
 } // namespace
+
+std::optional<std::vector<QueueReport>> queue_reports(uint16_t port_id) {
+    if (!rte_eth_dev_is_valid_port(port_id) || rte_eth_devices[port_id].dev_ops != &vpmd_ops) {
+        return std::nullopt;
+    }
+    std::vector<QueueReport> out;
+    each_queue_health(&rte_eth_devices[port_id],
+                      [&](const char *dir, uint16_t i, const QueueBase *, ring::Broken broken, uint64_t errors, uint64_t) {
+                          out.push_back(QueueReport{dir[0] == 'r', i, broken, errors});
+                      });
+    return out;
+}
 
 // ---- port creation (every bus's probe ends here) ---------------------------------------
 

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "dataplane/runtime/assignment.hpp"
+#include "vpmd/runtime/assignment.hpp"
 
 using namespace vpmd::runtime;
 

@@ -6,7 +6,7 @@
 #include <csignal>
 #include <thread>
 
-#include "dataplane/runtime/control_plane.hpp"
+#include "vpmd/runtime/control_plane.hpp"
 
 using namespace vpmd::runtime;
 using namespace std::chrono_literals;

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "dataplane/runtime/counters.hpp"
+#include "vpmd/runtime/counters.hpp"
 
 using namespace vpmd::runtime;
 

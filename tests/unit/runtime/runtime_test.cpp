@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "dataplane/runtime/runtime.hpp"
+#include "vpmd/runtime/runtime.hpp"
 
 using namespace vpmd::runtime;
 using namespace std::chrono_literals;

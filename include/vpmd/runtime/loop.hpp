@@ -10,9 +10,9 @@
 #include <thread>
 #include <chrono>
 
-#include "dataplane/runtime/counters.hpp"
-#include "dataplane/runtime/poller.hpp"
-#include "dataplane/runtime/stop_flag.hpp"
+#include "vpmd/runtime/counters.hpp"
+#include "vpmd/runtime/poller.hpp"
+#include "vpmd/runtime/stop_flag.hpp"
 
 namespace vpmd::runtime {
 

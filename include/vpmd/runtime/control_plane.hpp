@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/runtime/stop_flag.hpp"
+#include "vpmd/runtime/stop_flag.hpp"
 
 namespace vpmd::runtime {
 

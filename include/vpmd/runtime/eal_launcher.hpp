@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "dataplane/runtime/runtime.hpp"
+#include "vpmd/runtime/runtime.hpp"
 
 namespace vpmd::runtime {
 

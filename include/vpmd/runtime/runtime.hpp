@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "vpmd/expected.hpp"
-#include "dataplane/runtime/counters.hpp"
-#include "dataplane/runtime/loop.hpp"
-#include "dataplane/runtime/poller.hpp"
-#include "dataplane/runtime/stop_flag.hpp"
+#include "vpmd/runtime/counters.hpp"
+#include "vpmd/runtime/loop.hpp"
+#include "vpmd/runtime/poller.hpp"
+#include "vpmd/runtime/stop_flag.hpp"
 
 namespace vpmd::runtime {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "vpmd/expected.hpp"
-#include "dataplane/runtime/counters.hpp"
+#include "vpmd/runtime/counters.hpp"
 
 namespace vpmd::runtime {
 
