@@ -21,7 +21,7 @@ struct PortEvent {
     uint16_t port = 0;
     bool rx = true;      // queue_broken: which direction
     uint16_t queue = 0;  // queue_broken: which queue
-    std::string reason;  // queue_broken: the driver's reason
+    std::string reason{};  // queue_broken: the driver's reason
 };
 const char *to_string(PortEvent::Kind kind);
 

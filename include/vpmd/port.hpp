@@ -2,7 +2,8 @@
 // typed config) or take any DPDK port, set up its queues, start and stop it, read its stats,
 // link and queue health. Control path only; the data path is plain rte_eth_rx/tx_burst on
 // id(), and any rte_eth_* call on id() stays allowed. Errors are values, never exceptions.
-// Needs EAL initialised (rte_eal_init) before the first call.
+// Needs EAL initialised (rte_eal_init) before the first call. Every field has a default, so
+// designated initializers may name only what they set.
 #pragma once
 
 #include <cstdint>
@@ -20,33 +21,33 @@ namespace vpmd {
 
 struct Error {
     int code = 0;     // negative errno
-    std::string what; // one line: what failed and why
+    std::string what{}; // one line: what failed and why
 };
 template <class T>
 using Result = Expected<T, Error>;
 
 // A vhost-user backend's socket: we connect to it, or listen on it with `server`.
 struct VhostUserConfig {
-    std::string path;
+    std::string path{};
     bool server = false;
     uint32_t connect_timeout_s = 0; // client: keep retrying this long
 };
 // A virtio-net PCI function bound to vfio-pci, by address ("0000:00:04.0").
 struct PciConfig {
-    std::string address;
+    std::string address{};
     bool own_dma = false; // data queues in an IOMMU domain of their own (devargs dma=own)
 };
 
 struct PortConfig {
-    std::variant<VhostUserConfig, PciConfig> transport;
-    std::string name;            // vhost-user: the vdev's name, "net_vpmd..." (empty: one is chosen)
+    std::variant<VhostUserConfig, PciConfig> transport{};
+    std::string name{};            // vhost-user: the vdev's name, "net_vpmd..." (empty: one is chosen)
     uint16_t queue_pairs = 1;
     uint16_t queue_size = 0;     // 0: the driver's default
-    std::optional<bool> packed;  // unset: the driver's default
-    std::optional<bool> in_order;
-    std::optional<bool> mrg_rxbuf;
-    std::string mac;             // "02:00:00:00:00:01"; empty: the device's
-    std::string extra;           // further devargs, "key=value,..."
+    std::optional<bool> packed{};  // unset: the driver's default
+    std::optional<bool> in_order{};
+    std::optional<bool> mrg_rxbuf{};
+    std::string mac{};             // "02:00:00:00:00:01"; empty: the device's
+    std::string extra{};           // further devargs, "key=value,..."
 };
 
 // The devargs line a config stands for ("net_vpmd3,path=/run/a.sock,queues=2", or
@@ -70,7 +71,7 @@ struct PortStats {
     uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0;
 };
 struct Xstat {
-    std::string name;
+    std::string name{};
     uint64_t value = 0;
 };
 struct Link {
@@ -83,7 +84,7 @@ struct QueueState {
     bool rx = true;
     uint16_t queue = 0;
     bool broken = false;
-    std::string reason;       // why the device's writes were refused ("used id out of range")
+    std::string reason{};       // why the device's writes were refused ("used id out of range")
     uint64_t ring_errors = 0; // invalid device writes seen
 };
 
