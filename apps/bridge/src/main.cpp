@@ -117,9 +117,10 @@ vpmd::Result<vpmd::Port> open_port(const std::string &spec) {
     return vpmd::Port::open(spec);
 }
 
-time_t mtime(const std::string &path) {
+// When the rules file last changed, to the nanosecond (two edits within a second both count).
+int64_t mtime_ns(const std::string &path) {
     struct stat st{};
-    return ::stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
+    return ::stat(path.c_str(), &st) == 0 ? int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : 0;
 }
 
 void print_rules(const bridge::Bridge &b) {
@@ -131,6 +132,7 @@ void print_rules(const bridge::Bridge &b) {
 } // namespace
 
 int main(int argc, char **argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // whole lines, also into a pipe or a log file
     const int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
         std::fprintf(stderr, "vpmd-bridge: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -215,10 +217,10 @@ int main(int argc, char **argv) {
         const auto t0 = Clock::now();
         auto seconds = [&] { return uint32_t(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t0).count()); };
         cp.every(std::chrono::milliseconds(1000), [&] { br.tick(seconds()); });
-        time_t rules_mtime = o.rules.empty() ? 0 : mtime(o.rules);
+        int64_t rules_mtime = o.rules.empty() ? 0 : mtime_ns(o.rules);
         if (!o.rules.empty()) {
             cp.every(std::chrono::milliseconds(500), [&] {
-                const time_t m = mtime(o.rules);
+                const int64_t m = mtime_ns(o.rules);
                 if (m == rules_mtime) {
                     return;
                 }
