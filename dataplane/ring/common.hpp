@@ -47,6 +47,7 @@ enum class Broken : uint8_t {
     desc_addr_invalid,      // device view: address not translatable
     avail_idx_jump,         // device view: avail index moved by more than the queue size
     used_len_bad_put,       // device view: caller returned more bytes than writable
+    used_id_unpublished,    // device completed a buffer added but not yet published
     count_,
 };
 
@@ -66,6 +67,7 @@ constexpr std::string_view to_string(Broken b) {
     case Broken::desc_addr_invalid: return "descriptor address not translatable";
     case Broken::avail_idx_jump: return "avail index moved past the queue size";
     case Broken::used_len_bad_put: return "used length longer than the writable segments";
+    case Broken::used_id_unpublished: return "used id of a buffer not yet published";
     case Broken::count_: break;
     }
     return "unknown";

@@ -94,7 +94,8 @@ public:
                 advance();
             }
         }
-        stage_head(head_slot, head_flags);
+        stage_head(head_slot, head_flags, id);
+        ++staged_count_;
         state_[id] = detail::BufferState<Cookie>{cookie, Base::writable_bytes(segs, n), needed, 0};
         num_free_ -= needed;
         ++in_flight_;
@@ -150,6 +151,8 @@ public:
         };
         if (!staged_) {
             uint16_t flags;
+            staged_first_id_ = InOrder ? slot : free_id;
+            staged_count_ = 0;
             const uint16_t at = one(flags);
             staged_ = true;
             staged_slot_ = at;
@@ -167,6 +170,7 @@ public:
         num_free_ -= n;
         in_flight_ += n;
         added_ += n;
+        staged_count_ += n;
         return n;
     }
 
@@ -175,6 +179,7 @@ public:
         if (staged_) {
             store_release(desc_[staged_slot_].flags, staged_flags_);
             staged_ = false;
+            staged_count_ = 0;
         }
     }
 
@@ -267,11 +272,13 @@ private:
     }
     // Holds back the burst's first head; later heads go out at once (the device cannot
     // reach them before the first).
-    void stage_head(uint16_t slot, uint16_t flags) {
+    void stage_head(uint16_t slot, uint16_t flags, uint16_t id) {
         if (!staged_) {
             staged_ = true;
             staged_slot_ = slot;
             staged_flags_ = flags;
+            staged_first_id_ = id;
+            staged_count_ = 0;
         } else {
             desc_[slot].flags = flags;
         }
@@ -345,11 +352,36 @@ private:
             this->mark_broken(Broken::used_id_not_in_flight);
             return false;
         }
+        if (c.staged && names_staged(c, uint16_t(raw_id))) [[unlikely]] {
+            this->mark_broken(Broken::used_id_unpublished);
+            return false;
+        }
         if (!this->check_len(c.state[raw_id].writable, len)) [[unlikely]] {
             return false;
         }
         id = uint16_t(raw_id);
         return true;
+    }
+
+    // Cold (a collect between add and publish): does a used id name a buffer added since the
+    // last publish? Any order: the staged ids left the free list in order from
+    // staged_first_id_ (their links are private and untouched while they are out).
+    // IN_ORDER: the id is the last head of a batch, so the batch must end before the staged
+    // slot in ring order from the cursor.
+    [[gnu::cold]] bool names_staged(const Cursor &c, uint16_t id) const {
+        if constexpr (InOrder) {
+            const auto ahead = [&](uint16_t slot) { return uint16_t(slot >= c.last ? slot - c.last : slot + c.size - c.last); };
+            return ahead(id) >= ahead(c.staged_slot);
+        } else {
+            uint16_t k = staged_first_id_;
+            for (uint16_t i = 0; i < staged_count_; ++i) {
+                if (k == id) {
+                    return true;
+                }
+                k = c.id_next[k];
+            }
+            return false;
+        }
     }
 
     void release(Cursor &c, uint16_t id) const {
@@ -364,10 +396,11 @@ private:
         if constexpr (!InOrder) {
             // FIFO (see SplitQueue::release): ids completed in order are reused in order,
             // so a device that completes in order sees id == slot lap after lap.
+            // Linked even when the list was empty (free_tail is then the last id handed
+            // out), so ids taken before and after stay one list (what names_staged walks).
+            c.id_next[c.free_tail] = id;
             if (c.left == c.size) {
                 c.free_id = id; // every id was out: the list was empty
-            } else {
-                c.id_next[c.free_tail] = id;
             }
             c.free_tail = id;
         }
@@ -434,6 +467,8 @@ private:
         last_used_ = 0;
         used_wrap_ = 1;
         staged_ = false;
+        staged_count_ = 0;
+        staged_first_id_ = 0;
         added_ = 0;
         batch_end_ = -1;
         batch_len_ = 0;
@@ -456,6 +491,8 @@ private:
     uint32_t num_free_ = 0;
     uint16_t staged_slot_ = 0;
     uint16_t staged_flags_ = 0;
+    uint16_t staged_first_id_ = 0; // the staged buffers: this id and the next ones taken
+    uint16_t staged_count_ = 0;
     uint32_t added_ = 0; // slots published since the last notify decision
     bool staged_ = false;
 

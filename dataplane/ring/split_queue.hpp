@@ -91,6 +91,7 @@ public:
             return false;
         }
         const uint16_t head = alloc_head();
+        note_first_unpublished();
         uint16_t last = head;
         if (indirect) {
             auto *table = this->template indirect_table<SplitDesc>(head);
@@ -132,6 +133,7 @@ public:
             return 0;
         }
         n = static_cast<uint16_t>(std::min<uint32_t>(n, num_free_));
+        note_first_unpublished();
         SplitDesc *const desc = desc_;
         uint16_t *const avail_ring = avail_ring_;
         detail::BufferState<Cookie> *const state = state_;
@@ -154,7 +156,10 @@ public:
     }
 
     // Makes everything added since the last publish visible with one release store.
-    void publish() { store_release(avail_->idx, avail_idx_.raw()); }
+    void publish() {
+        published_idx_ = avail_idx_;
+        store_release(avail_->idx, avail_idx_.raw());
+    }
 
     // After publish(): must the device be kicked? Honours NO_NOTIFY or avail_event.
     [[nodiscard]] bool needs_notify() {
@@ -186,14 +191,17 @@ public:
         }
         const Idx16 used_idx(load_acquire(used_->idx));
         const uint16_t pending = used_idx.since(last_used_);
-        if (pending > in_flight_) [[unlikely]] {
+        // Buffers added since the last publish() are invisible to the device: it cannot
+        // have completed them (IN_ORDER: the oldest buffers are the published ones).
+        const uint16_t unpublished = avail_idx_.since(published_idx_);
+        if (pending > in_flight_ - unpublished) [[unlikely]] {
             this->mark_broken(Broken::used_idx_jump);
             return 0;
         }
         if constexpr (InOrder) {
             return collect_in_order(sink, max, pending);
         } else {
-            return collect_any_order(sink, max, pending);
+            return collect_any_order(sink, max, pending, unpublished);
         }
     }
 
@@ -248,6 +256,15 @@ private:
         return static_cast<uint16_t>((s.device_writes ? desc_f_write : 0) | more);
     }
     uint16_t alloc_head() const { return free_head_; }
+    // The first add after a publish starts the unpublished run (once per call, not per
+    // buffer): where is_unpublished() looks.
+    void note_first_unpublished() {
+        if constexpr (!InOrder) {
+            if (avail_idx_ == published_idx_) {
+                published_head_ = free_head_;
+            }
+        }
+    }
     // Next descriptor after idx in allocation order (private copy; the ring's may be forged).
     uint16_t next_of(uint16_t idx) const { return InOrder ? uint16_t((idx + 1) & mask_) : this->links_[idx]; }
     void take_descs(uint16_t new_free_head, uint16_t n) {
@@ -261,10 +278,12 @@ private:
     void release(uint16_t head) {
         auto &s = state_[head];
         if constexpr (!InOrder) {
+            // The link is written even when the list was empty: free_tail_ is then the last
+            // descriptor handed out, so buffers added before and after this release stay
+            // one chain of links (what is_unpublished() walks).
+            this->links_[free_tail_] = head;
             if (num_free_ == 0) {
                 free_head_ = head;
-            } else {
-                this->links_[free_tail_] = head;
             }
             free_tail_ = s.last;
         }
@@ -274,7 +293,7 @@ private:
     }
 
     template <class Sink>
-    uint16_t collect_any_order(Sink &sink, uint16_t max, uint16_t pending) {
+    uint16_t collect_any_order(Sink &sink, uint16_t max, uint16_t pending, uint16_t unpublished) {
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
@@ -282,6 +301,10 @@ private:
             const uint32_t id = read_once(e.id);
             uint32_t len = read_once(e.len);
             if (!check_used(id, len)) [[unlikely]] {
+                break;
+            }
+            if (unpublished != 0 && is_unpublished(uint16_t(id), unpublished)) [[unlikely]] {
+                this->mark_broken(Broken::used_id_unpublished);
                 break;
             }
             sink(done, state_[id].cookie, len);
@@ -323,6 +346,22 @@ private:
         return done;
     }
 
+    // Cold (a collect between add and publish): is `head` one of the `count` buffers added
+    // since the last publish? They were taken from the free list in order from
+    // published_head_, and their links (private memory) are untouched while they are out.
+    [[gnu::cold]] bool is_unpublished(uint16_t head, uint16_t count) const {
+        uint16_t h = published_head_;
+        for (uint16_t k = 0; k < count; ++k) {
+            if (h == head) {
+                return true;
+            }
+            for (uint16_t d = 0; d < state_[h].ndesc; ++d) {
+                h = next_of(h);
+            }
+        }
+        return false;
+    }
+
     bool check_used(uint32_t id, uint32_t &len) {
         if (id >= size_) {
             this->mark_broken(Broken::used_id_out_of_range);
@@ -344,7 +383,8 @@ private:
         free_tail_ = static_cast<uint16_t>(size_ - 1);
         num_free_ = size_;
         oldest_ = 0;
-        avail_idx_ = notified_idx_ = last_used_ = Idx16(0);
+        avail_idx_ = notified_idx_ = published_idx_ = last_used_ = Idx16(0);
+        published_head_ = 0;
         this->broken_ = Broken::none;
         this->in_flight_ = 0;
     }
@@ -364,6 +404,8 @@ private:
     // Producer side.
     alignas(cache_line) Idx16 avail_idx_;
     Idx16 notified_idx_;
+    Idx16 published_idx_;         // avail_idx_ at the last publish()
+    uint16_t published_head_ = 0; // head of the first buffer added after it (any order)
     uint16_t free_head_ = 0;
     uint16_t free_tail_ = 0; // last descriptor of the free list (when num_free_ != 0)
     uint32_t num_free_ = 0;

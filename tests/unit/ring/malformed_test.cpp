@@ -56,8 +56,21 @@ struct SplitUsedView {
     }
 };
 
-PackedDesc *packed_desc(Packed &p) { return reinterpret_cast<PackedDesc *>(p.ring()); }
+template <class Pair>
+PackedDesc *packed_desc(Pair &p) {
+    return reinterpret_cast<PackedDesc *>(p.ring());
+}
 constexpr uint16_t used_now = desc_f_avail | desc_f_used; // used in lap with wrap 1
+
+// Adds `n` more rx buffers (cookies from `first`) without publishing them: the device cannot
+// see them, so a completion naming one is forged.
+template <class Pair>
+void add_unpublished(Pair &p, uint32_t first, uint32_t n) {
+    for (uint32_t i = first; i < first + n; ++i) {
+        const Segment s = p.seg(i, 1024, true);
+        ASSERT_EQ(p.q.add_burst(&s, &i, 1), 1);
+    }
+}
 } // namespace
 
 // ---- split, driver side -------------------------------------------------------------
@@ -149,6 +162,62 @@ TEST(SplitMalformed, InOrderBatchEndingAtUnpostedId) {
     expect_broken_and_recoverable(p, Broken::used_id_not_in_flight, 3);
 }
 
+
+// Found by review (issue 14): buffers added but not yet published are invisible to the
+// device; completing one must break the queue, or the next publish() hands the device an
+// entry whose buffer the driver already gave back.
+TEST(SplitMalformed, CompletionOfAnUnpublishedBuffer) {
+    Split p(size, v1);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    post_rx(p, 2);
+    add_unpublished(p, 2, 2); // heads 2 and 3
+    SplitUsedView u(p);
+    u.ring[0] = {3, 0};
+    *u.idx = 1;
+    expect_broken_and_recoverable(p, Broken::used_id_unpublished, 4);
+}
+
+TEST(SplitMalformed, UsedIndexCountingUnpublishedBuffers) {
+    for (bool in_order : {false, true}) {
+        RingPair<SplitLayoutTag, uint32_t, false> any(size, v1);
+        RingPair<SplitLayoutTag, uint32_t, true> ordered(size, v1 | feature::in_order);
+        auto run = [](auto &p) {
+            ASSERT_EQ(p.init(), SetupError::ok);
+            post_rx(p, 2);
+            add_unpublished(p, 2, 1);
+            SplitUsedView u(p);
+            for (uint16_t i = 0; i < 3; ++i) {
+                u.ring[i] = {i, 0};
+            }
+            *u.idx = 3; // one more than the device can see
+            expect_broken_and_recoverable(p, Broken::used_idx_jump, 3);
+        };
+        in_order ? run(ordered) : run(any);
+    }
+}
+
+TEST(SplitMalformed, PublishedCompletionsPassWhileOthersAreUnpublished) {
+    Split p(size, v1);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    post_rx(p, 2);
+    add_unpublished(p, 2, 2);
+    SplitUsedView u(p);
+    u.ring[0] = {1, 10};
+    u.ring[1] = {0, 20};
+    *u.idx = 2;
+    Used<uint32_t> out[4];
+    ASSERT_EQ(p.q.collect(out, 4), 2);
+    EXPECT_EQ(out[0].cookie, 1u);
+    EXPECT_EQ(out[1].cookie, 0u);
+    EXPECT_EQ(p.q.broken(), Broken::none) << to_string(p.q.broken());
+    p.q.publish(); // now the device may complete them
+    u.ring[2] = {3, 30};
+    *u.idx = 3;
+    ASSERT_EQ(p.q.collect(out, 4), 1);
+    EXPECT_EQ(out[0].cookie, 3u);
+    EXPECT_EQ(p.q.broken(), Broken::none);
+}
+
 // ---- packed, driver side ------------------------------------------------------------
 
 TEST(PackedMalformed, FlagsFittingNeitherState) {
@@ -210,6 +279,52 @@ TEST(PackedMalformed, RegressionDpdkVhostStaleLenOnTxCompletion) {
     EXPECT_EQ(out[0].cookie, 9u);
     EXPECT_EQ(out[0].len, 0u);
     EXPECT_EQ(p.q.broken(), Broken::none);
+}
+
+
+// The packed twins of the split cases above: the staged head holds back the whole burst.
+TEST(PackedMalformed, CompletionOfAStagedBuffer) {
+    Packed p(size, v1);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    post_rx(p, 2);
+    add_unpublished(p, 2, 2); // ids 2 and 3, slots 2 and 3, slot 2 staged
+    auto *d = packed_desc(p);
+    d[0].id = 3;
+    d[0].len = 0;
+    d[0].flags = used_now;
+    expect_broken_and_recoverable(p, Broken::used_id_unpublished, 4);
+}
+
+TEST(PackedMalformed, InOrderBatchReachingTheStagedHead) {
+    RingPair<PackedLayoutTag, uint32_t, true> p(size, v1 | feature::in_order);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    post_rx(p, 2);
+    add_unpublished(p, 2, 1);
+    auto *d = packed_desc(p);
+    d[0].id = 2; // "everything up to buffer 2 is done": 2 is not even visible yet
+    d[0].len = 0;
+    d[0].flags = used_now;
+    expect_broken_and_recoverable(p, Broken::used_id_unpublished, 3);
+}
+
+TEST(PackedMalformed, PublishedCompletionsPassWhileOthersAreStaged) {
+    for (bool in_order : {false, true}) {
+        RingPair<PackedLayoutTag, uint32_t, false> any(size, v1);
+        RingPair<PackedLayoutTag, uint32_t, true> ordered(size, v1 | feature::in_order);
+        auto run = [](auto &p) {
+            ASSERT_EQ(p.init(), SetupError::ok);
+            post_rx(p, 2);
+            add_unpublished(p, 2, 1);
+            auto *d = packed_desc(p);
+            d[0].id = 1; // in order: the batch 0..1; any order: buffer 1
+            d[0].len = 10;
+            d[0].flags = used_now;
+            Used<uint32_t> out[4];
+            EXPECT_GE(p.q.collect(out, 4), 1);
+            EXPECT_EQ(p.q.broken(), Broken::none) << to_string(p.q.broken());
+        };
+        in_order ? run(ordered) : run(any);
+    }
 }
 
 TEST(PackedMalformed, GarbageIsNeverReadWhenNothingIsInFlight) {
