@@ -15,4 +15,6 @@ meson test -C build --print-errorlogs --num-processes 1
     -Db_lundef=false -Dintegration_tests=false
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     meson test -C build-asan --suite unit --print-errorlogs --num-processes 1
+# Fuzz targets (clang, ASan + UBSan): each for a bounded time from its seed corpus.
+"$top/scripts/fuzz.sh" --ci
 echo "test.sh: all suites passed"

@@ -169,6 +169,11 @@ private:
         if (table == nullptr) {
             return fail(Broken::desc_addr_invalid);
         }
+        // A table must hold whole, aligned descriptors (found by fuzzing: a misaligned one
+        // was read through misaligned pointers).
+        if (reinterpret_cast<uintptr_t>(table) % alignof(PackedDesc) != 0) {
+            return fail(Broken::desc_indirect_invalid);
+        }
         const uint32_t entries = len / sizeof(PackedDesc);
         for (uint32_t i = 0; i < entries; ++i) {
             const uint16_t f = read_once(table[i].flags);

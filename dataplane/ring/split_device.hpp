@@ -169,6 +169,11 @@ private:
         if (table == nullptr) {
             return fail(Broken::desc_addr_invalid);
         }
+        // A table must hold whole, aligned descriptors (found by fuzzing: a misaligned one
+        // was read through misaligned pointers).
+        if (reinterpret_cast<uintptr_t>(table) % alignof(SplitDesc) != 0) {
+            return fail(Broken::desc_indirect_invalid);
+        }
         uint32_t i = 0;
         for (uint32_t hops = 0;; ++hops) {
             if (i >= entries) {

@@ -72,6 +72,8 @@ public:
     char *buf(uint32_t i) const { return arena_ + buf_off(i); }
 
     char *ring() const { return arena_; }
+    // The device's view of the whole arena (ring, indirect tables, buffers), bounds included.
+    const ArenaTranslator &translator() const { return tr_; }
     const QueueConfig &cfg() const { return cfg_; }
     uint32_t nbufs() const { return nbufs_; }
 

@@ -406,6 +406,12 @@ TEST(SplitDeviceMalformed, IndirectWithoutFeature) {
     split_device_case(0, Broken::desc_indirect_invalid,
                       [](Split &, SplitDriverView &v) { v.desc[0].flags = desc_f_indirect; });
 }
+// Found by fuzzing (tests/fuzz ring_driver): an indirect table at a misaligned address was
+// read through misaligned descriptor pointers (UBSan); it is refused now.
+TEST(SplitDeviceMalformed, RegressionFuzzMisalignedIndirectTable) {
+    split_device_case(feature::indirect_desc, Broken::desc_indirect_invalid,
+                      [](Split &, SplitDriverView &v) { v.desc[0].addr += 3; });
+}
 TEST(SplitDeviceMalformed, IndirectWithNext) {
     split_device_case(feature::indirect_desc, Broken::desc_indirect_invalid,
                       [](Split &, SplitDriverView &v) { v.desc[0].flags |= desc_f_next; });
@@ -479,6 +485,16 @@ TEST(PackedDeviceMalformed, IndirectTableWithNextOrNesting) {
         table[0].flags |= bad;
         expect_device_broken(p, Broken::desc_indirect_invalid);
     }
+}
+
+TEST(PackedDeviceMalformed, RegressionFuzzMisalignedIndirectTable) {
+    Packed p(size, v1 | feature::indirect_desc, 4);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    const Segment segs[2] = {p.seg(0, 64, false), p.seg(1, 64, true)};
+    ASSERT_TRUE(p.q.add_chain(segs, 2, 1, ChainMode::indirect));
+    p.q.publish();
+    packed_desc(p)[0].addr += 3;
+    expect_device_broken(p, Broken::desc_indirect_invalid);
 }
 
 TEST(PackedDeviceMalformed, IndirectWithoutFeatureOrBadLength) {
