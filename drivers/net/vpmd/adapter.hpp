@@ -37,6 +37,7 @@ struct Adapter final : DataPath {
     void drain() override;
     void fill() override;
     void link_changed(bool up) override;
+    void report_broken() override; // (ethdev.cpp, beside the other queue-health readers)
 };
 
 inline Adapter *adapter_of(rte_eth_dev *dev) { return *static_cast<Adapter **>(dev->data->dev_private); }

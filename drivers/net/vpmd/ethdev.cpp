@@ -668,6 +668,20 @@ const eth_dev_ops vpmd_ops = [] {
 
 } // namespace
 
+void Adapter::report_broken() {
+    each_queue_health(dev, [&](const char *dir, uint16_t i, const QueueBase *cq, ring::Broken broken, uint64_t errors,
+                               uint64_t) {
+        auto *q = const_cast<QueueBase *>(cq);
+        if (broken == ring::Broken::none) {
+            q->broken_reported = false; // restarted: a later break is news
+        } else if (!q->broken_reported) {
+            q->broken_reported = true;
+            log(RTE_LOG_ERR, "%s: %s queue %u broken: %s (%lu invalid device writes); it stays stopped until the "
+                "port is restarted", name.c_str(), dir, i, std::string(ring::to_string(broken)).c_str(), errors);
+        }
+    });
+}
+
 std::optional<std::vector<QueueReport>> queue_reports(uint16_t port_id) {
     if (!rte_eth_dev_is_valid_port(port_id) || rte_eth_devices[port_id].dev_ops != &vpmd_ops) {
         return std::nullopt;

@@ -273,6 +273,9 @@ void PortControl::watch_once() {
         }
         case transport::Event::none: break;
         }
+        if (started_.load()) {
+            dp_.report_broken();
+        }
         if (t_->memory_stale() && started_.load()) {
             std::lock_guard lock(ctl_);
             if (t_->attached() && t_->sync_memory()) {

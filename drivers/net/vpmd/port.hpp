@@ -46,6 +46,9 @@ public:
     virtual void fill() = 0;
     // Called on each change only.
     virtual void link_changed(bool up) = 0;
+    // Called by the watcher every period while started: say once, off the data path, which
+    // queues the device broke since the last call.
+    virtual void report_broken() {}
 };
 
 struct PortOptions {

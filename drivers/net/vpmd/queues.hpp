@@ -98,6 +98,7 @@ struct QueueBase {
     void *priv_mem = nullptr;   // the ring's private state, NUMA-local
     uint32_t size = 0;
     QueueStats stats;
+    bool broken_reported = false; // the watcher logged this queue's break (control path only)
 };
 
 template <ring::DriverQueue Ring>
