@@ -8,6 +8,7 @@
 
 #include <tbb/concurrent_queue.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -37,6 +38,7 @@ struct EventMonitor::Impl {
     tbb::concurrent_queue<PortEvent> raised; // from ethdev callbacks, any thread
     std::mutex mu;                           // one deliver() at a time; guards what follows
     std::vector<uint16_t> ports;
+    std::map<uint16_t, bool> link_told; // the link state last delivered, per port
     std::set<std::tuple<uint16_t, bool, uint16_t>> broken_reported; // (port, rx, queue)
     bool closed = false;
 
@@ -62,9 +64,18 @@ struct EventMonitor::Impl {
         }
         PortEvent e;
         while (raised.try_pop(e)) {
-            handler(e);
+            if (e.kind == PortEvent::Kind::removed || tell_link(e.port, e.kind == PortEvent::Kind::link_up)) {
+                handler(e);
+            }
         }
         for (uint16_t port : ports) {
+            // Ports that raise no LSC event (or were configured without) are read here.
+            rte_eth_link l{};
+            if (rte_eth_link_get_nowait(port, &l) == 0 && tell_link(port, l.link_status == RTE_ETH_LINK_UP)) {
+                handler(PortEvent{l.link_status == RTE_ETH_LINK_UP ? PortEvent::Kind::link_up
+                                                                   : PortEvent::Kind::link_down,
+                                  port, true, 0, {}});
+            }
             for (const pmd::QueueReport &r : pmd::queue_reports(port).value_or(std::vector<pmd::QueueReport>{})) {
                 const auto key = std::make_tuple(port, r.rx, r.queue);
                 if (r.broken == ring::Broken::none) {
@@ -75,6 +86,17 @@ struct EventMonitor::Impl {
                 }
             }
         }
+    }
+
+    // Whether a link state is news for the handler (a flap seen by the callback and a state
+    // read here are one event each, never twice).
+    bool tell_link(uint16_t port, bool up) {
+        auto [it, first] = link_told.try_emplace(port, up);
+        if (!first && it->second == up) {
+            return false;
+        }
+        it->second = up;
+        return true;
     }
 
     void unregister(uint16_t port) {
@@ -120,6 +142,10 @@ Result<void> EventMonitor::watch(uint16_t port_id) {
         }
     }
     impl_->ports.push_back(port_id);
+    rte_eth_link l{};
+    if (rte_eth_link_get_nowait(port_id, &l) == 0) {
+        impl_->link_told[port_id] = l.link_status == RTE_ETH_LINK_UP; // only changes are events
+    }
     return {};
 }
 

@@ -193,6 +193,13 @@ Result<void> Port::configure(const QueueConfig &c) {
     rte_eth_conf conf{};
     conf.rxmode.offloads = c.rx_offloads;
     conf.txmode.offloads = c.tx_offloads;
+    if (c.link_events) {
+        rte_eth_dev_info info{};
+        if (rte_eth_dev_info_get(id_, &info) == 0 && info.dev_flags != nullptr &&
+            (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0) {
+            conf.intr_conf.lsc = 1; // else ethdev refuses the configuration
+        }
+    }
     if (int rc = rte_eth_dev_configure(id_, c.rx_queues, c.tx_queues, &conf); rc != 0) {
         return fail(rc, who + ": configure " + std::to_string(c.rx_queues) + " rx / " + std::to_string(c.tx_queues) +
                             " tx queues");

@@ -37,8 +37,9 @@ public:
     EventMonitor(const EventMonitor &) = delete;
     EventMonitor &operator=(const EventMonitor &) = delete;
 
-    // Starts watching a port: link changes and removal on any port; broken queues on
-    // net_vpmd ports (each queue's break is reported once).
+    // Starts watching a port: link changes (from LSC events where the driver raises them,
+    // else read each period) and removal on any port; broken queues on net_vpmd ports (each
+    // queue's break is reported once). Only changes after this call are events.
     Result<void> watch(uint16_t port_id);
     // Delivers what has happened since the last call, on the calling thread. The periodic
     // job calls this; a caller with no running ControlPlane may call it itself.

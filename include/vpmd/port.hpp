@@ -64,6 +64,7 @@ struct QueueConfig {
     uint64_t rx_offloads = 0;    // RTE_ETH_RX_OFFLOAD_*
     uint64_t tx_offloads = 0;    // RTE_ETH_TX_OFFLOAD_*
     bool promiscuous = false;
+    bool link_events = true;     // ask for LSC events where the driver raises them (EventMonitor)
 };
 
 struct PortStats {
