@@ -21,11 +21,7 @@ namespace {
 
 constexpr unsigned pool_size = 4095;
 
-rte_mempool *pool() {
-    static rte_mempool *mp =
-        rte_pktmbuf_pool_create("vpmd_api_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    return mp;
-}
+rte_mempool *pool() { return test_pool("vpmd_api_pool", pool_size); }
 
 class Api : public ::testing::Test {
 protected:

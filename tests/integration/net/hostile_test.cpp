@@ -30,11 +30,7 @@ constexpr unsigned pool_size = 4095;
 constexpr uint16_t rx_vq = 0, tx_vq = 1; // the driver's rx and tx virtqueues
 constexpr uint16_t packed_used_bits = ring::desc_f_avail | ring::desc_f_used;
 
-rte_mempool *pool() {
-    static rte_mempool *mp =
-        rte_pktmbuf_pool_create("vpmd_hostile_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    return mp;
-}
+rte_mempool *pool() { return test_pool("vpmd_hostile_pool", pool_size); }
 
 // Everything the PMD logs, to count its lines.
 FILE *log_capture() {
@@ -153,6 +149,19 @@ protected:
             ASSERT_EQ(rte_eth_tx_burst(pair_->vpmd, 0, &m, 1), 1);
         }
     }
+    // Completes the next rx buffer with a 60-byte frame whose header claims `num_buffers`.
+    void complete_rx_claiming(uint16_t num_buffers) {
+        DeviceRing r = ring(rx_vq);
+        net::NetHdr h{};
+        h.num_buffers = num_buffers;
+        std::memcpy(r.next_buffer(), &h, sizeof(h));
+        const uint32_t len = uint32_t(net::net_hdr_size + 60);
+        if (r.packed) {
+            r.mark_used(0, r.next_id(), len);
+        } else {
+            r.push_used(r.next_id(), len);
+        }
+    }
     uint16_t rx_once() {
         rte_mbuf *out[32];
         const uint16_t n = rte_eth_rx_burst(pair_->vpmd, 0, out, 32);
@@ -242,17 +251,7 @@ TEST_P(Hostile, RxIndexJumpOrBadFlags) {
 
 // num_buffers larger than the ring: the packet is dropped and counted, the queue lives on.
 TEST_P(Hostile, RxNumBuffersLargerThanTheRing) {
-    DeviceRing r = ring(rx_vq);
-    uint8_t *buf = r.next_buffer();
-    net::NetHdr h{};
-    h.num_buffers = 60000;
-    std::memcpy(buf, &h, sizeof(h));
-    const uint32_t len = uint32_t(net::net_hdr_size + 60);
-    if (r.packed) {
-        r.mark_used(0, r.next_id(), len);
-    } else {
-        r.push_used(r.next_id(), len);
-    }
+    complete_rx_claiming(60000);
     const uint64_t errors = xstat(pair_->vpmd, "rx_q0_errors");
     EXPECT_EQ(rx_once(), 0);
     EXPECT_EQ(xstat(pair_->vpmd, "rx_q0_errors"), errors + 1);
@@ -262,17 +261,7 @@ TEST_P(Hostile, RxNumBuffersLargerThanTheRing) {
 // num_buffers promising more buffers than ever come: the partial packet is held, never
 // delivered, and given back at stop (TearDown checks the pool).
 TEST_P(Hostile, RxNumBuffersNeverCompleted) {
-    DeviceRing r = ring(rx_vq);
-    uint8_t *buf = r.next_buffer();
-    net::NetHdr h{};
-    h.num_buffers = 3;
-    std::memcpy(buf, &h, sizeof(h));
-    const uint32_t len = uint32_t(net::net_hdr_size + 60);
-    if (r.packed) {
-        r.mark_used(0, r.next_id(), len);
-    } else {
-        r.push_used(r.next_id(), len);
-    }
+    complete_rx_claiming(3);
     EXPECT_EQ(rx_once(), 0);
     EXPECT_EQ(rx_once(), 0);
     EXPECT_EQ(xstat(pair_->vpmd, "rx_q0_broken"), 0u);

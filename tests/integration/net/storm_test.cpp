@@ -27,11 +27,7 @@ namespace {
 
 constexpr unsigned pool_size = 8191;
 
-rte_mempool *pool() {
-    static rte_mempool *mp =
-        rte_pktmbuf_pool_create("vpmd_storm_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    return mp;
-}
+rte_mempool *pool() { return test_pool("vpmd_storm_pool", pool_size); }
 
 size_t open_fds() {
     size_t n = 0;

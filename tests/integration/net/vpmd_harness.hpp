@@ -120,6 +120,15 @@ inline Frame from_mbuf(const rte_mbuf *m) {
     return f;
 }
 
+// The process's mbuf pool of this name, created on first use: each suite keeps one pool,
+// which must be full again after every test.
+inline rte_mempool *test_pool(const char *name, unsigned n, unsigned cache = 0) {
+    if (rte_mempool *mp = rte_mempool_lookup(name)) {
+        return mp;
+    }
+    return rte_pktmbuf_pool_create(name, n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+}
+
 // A pool's fill level once this lcore's cache is flushed back: what a leak check compares.
 inline unsigned pool_available(rte_mempool *mp) {
     rte_mempool_cache_flush(rte_mempool_default_cache(mp, rte_lcore_id()), mp);

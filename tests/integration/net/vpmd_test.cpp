@@ -14,11 +14,7 @@ namespace {
 constexpr unsigned pool_size = 8191;
 
 // One pool per test process: ports come and go, the pool must always be full again.
-rte_mempool *pool() {
-    static rte_mempool *mp =
-        rte_pktmbuf_pool_create("vpmd_it_pool", pool_size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    return mp;
-}
+rte_mempool *pool() { return test_pool("vpmd_it_pool", pool_size, 256); }
 
 // Pool fill level once the per-lcore caches are flushed back.
 unsigned available() { return pool_available(pool()); }
