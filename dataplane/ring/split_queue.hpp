@@ -355,7 +355,7 @@ private:
             if (h == head) {
                 return true;
             }
-            for (uint16_t d = 0; d < state_[h].ndesc; ++d) {
+            for (uint16_t d = 0, n = state_[h].ndesc; d < n; ++d) {
                 h = next_of(h);
             }
         }

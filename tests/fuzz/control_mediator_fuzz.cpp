@@ -12,7 +12,6 @@ namespace {
 using namespace vpmd::ring;
 using namespace vpmd::test;
 using vpmd::fuzz::Input;
-using vpmd::fuzz::require;
 namespace med = vpmd::mediated;
 
 constexpr uint16_t max_pairs = 4;
@@ -63,9 +62,9 @@ void run(Input &in) {
         (void)m.serve();
         (void)p.q.collect(out, size);
         const med::RxFilter f = m.filter();
-        require(f.unicast.size() <= med::max_mac_entries && f.multicast.size() <= med::max_mac_entries);
-        require(m.queue_pairs() >= 1 && m.queue_pairs() <= max_pairs);
-        require(pairs_seen >= 1 && pairs_seen <= max_pairs);
+        FUZZ_REQUIRE(f.unicast.size() <= med::max_mac_entries && f.multicast.size() <= med::max_mac_entries);
+        FUZZ_REQUIRE(m.queue_pairs() >= 1 && m.queue_pairs() <= max_pairs);
+        FUZZ_REQUIRE(pairs_seen >= 1 && pairs_seen <= max_pairs);
     }
     p.q.detach_unused([](uint32_t) {});
 }

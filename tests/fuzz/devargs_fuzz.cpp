@@ -5,7 +5,6 @@
 #include "drivers/net/vpmd/devargs.hpp"
 #include "fuzz_input.hpp"
 
-using vpmd::fuzz::require;
 namespace pmd = vpmd::pmd;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -13,13 +12,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (auto bus : {pmd::DevargsFor::vhost_user, pmd::DevargsFor::pci}) {
         pmd::Devargs d;
         const pmd::DevargsResult r = pmd::parse_devargs(text, d, bus);
-        require(r.ok == r.error.empty());
+        FUZZ_REQUIRE(r.ok == r.error.empty());
         if (r.ok) {
-            require(d.queues >= 1 && d.queues <= pmd::max_queue_pairs);
-            require(d.queue_size >= 1 && d.queue_size <= 32768);
-            require(bus == pmd::DevargsFor::pci || !d.path.empty());
+            FUZZ_REQUIRE(d.queues >= 1 && d.queues <= pmd::max_queue_pairs);
+            FUZZ_REQUIRE(d.queue_size >= 1 && d.queue_size <= 32768);
+            FUZZ_REQUIRE(bus == pmd::DevargsFor::pci || !d.path.empty());
         } else {
-            require(r.error.find("devarg") != std::string::npos || !r.error.empty());
+            FUZZ_REQUIRE(r.error.find("devarg") != std::string::npos || !r.error.empty());
         }
     }
     return 0;

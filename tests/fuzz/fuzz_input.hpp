@@ -1,10 +1,11 @@
 // Reads a libFuzzer input as a stream of choices; past the end every read is 0, so any
-// input is a complete program. Targets check their invariants with require(), which
+// input is a complete program. Targets check their invariants with FUZZ_REQUIRE(), which
 // traps: libFuzzer reports that as a crash with the input that caused it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 namespace vpmd::fuzz {
@@ -37,10 +38,14 @@ private:
     size_t n_;
 };
 
-inline void require(bool ok) {
+// Traps with the failed check's place on stderr, so a crash report says which invariant
+// (a macro: clang 14 with libstdc++ has no std::source_location).
+inline void require_at(bool ok, const char *file, int line) {
     if (!ok) {
+        std::fprintf(stderr, "fuzz invariant failed: %s:%d\n", file, line);
         __builtin_trap();
     }
 }
+#define FUZZ_REQUIRE(cond) ::vpmd::fuzz::require_at((cond), __FILE__, __LINE__)
 
 } // namespace vpmd::fuzz

@@ -16,7 +16,6 @@ namespace {
 using namespace vpmd::ring;
 using namespace vpmd::test;
 using vpmd::fuzz::Input;
-using vpmd::fuzz::require;
 
 constexpr int max_steps = 4096;
 
@@ -40,11 +39,11 @@ void run(Input &in) {
     std::vector<typename Pair::Chain> taken;
 
     auto returned = [&](uint32_t cookie) {
-        require(in_flight.erase(cookie) == 1); // posted, in flight, not returned before
+        FUZZ_REQUIRE(in_flight.erase(cookie) == 1); // posted, in flight, not returned before
     };
     auto check_counts = [&] {
-        require(p.q.in_flight() == in_flight.size());
-        require(p.q.free_descs() <= size);
+        FUZZ_REQUIRE(p.q.in_flight() == in_flight.size());
+        FUZZ_REQUIRE(p.q.free_descs() <= size);
     };
 
     for (int step = 0; step < max_steps && !in.empty(); ++step) {
@@ -73,7 +72,7 @@ void run(Input &in) {
                 segs[i] = p.seg(cookies[i] * 4, 64, w);
             }
             const uint16_t added = p.q.add_burst(segs, cookies, n);
-            require(added <= n);
+            FUZZ_REQUIRE(added <= n);
             for (uint16_t i = 0; i < added; ++i) {
                 in_flight.insert(cookies[i]);
                 unpublished.insert(cookies[i]);
@@ -120,9 +119,9 @@ void run(Input &in) {
             Used<uint32_t> out[8];
             const uint16_t max = uint16_t(1 + in.byte() % 8);
             const uint16_t got = p.q.collect(out, max);
-            require(got <= max);
+            FUZZ_REQUIRE(got <= max);
             for (uint16_t i = 0; i < got; ++i) {
-                require(!unpublished.contains(out[i].cookie));
+                FUZZ_REQUIRE(!unpublished.contains(out[i].cookie));
                 returned(out[i].cookie);
             }
             break;
@@ -136,18 +135,18 @@ void run(Input &in) {
             break;
         case 8: { // stop: everything still posted comes back
             p.q.detach_unused([&](uint32_t c) { returned(c); });
-            require(in_flight.empty());
-            require(p.q.free_descs() == size);
+            FUZZ_REQUIRE(in_flight.empty());
+            FUZZ_REQUIRE(p.q.free_descs() == size);
             unpublished.clear();
             taken.clear();
-            require(p.init() == SetupError::ok); // the device restarts at index 0 too
+            FUZZ_REQUIRE(p.init() == SetupError::ok); // the device restarts at index 0 too
             break;
         }
         }
         check_counts();
     }
     p.q.detach_unused([&](uint32_t c) { returned(c); });
-    require(in_flight.empty());
+    FUZZ_REQUIRE(in_flight.empty());
 }
 
 } // namespace

@@ -5,7 +5,6 @@
 #include "fuzz_input.hpp"
 
 using vpmd::fuzz::Input;
-using vpmd::fuzz::require;
 namespace vu = vpmd::vhost_user;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -18,14 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const auto expected = static_cast<vu::Request>(m.hdr.request ^ (size & 1));
     (void)vu::check_reply(m, expected, m.hdr.size);
     if (auto r = vu::decode_u64_reply(m, expected)) {
-        require(m.hdr.size == sizeof(uint64_t));
+        FUZZ_REQUIRE(m.hdr.size == sizeof(uint64_t));
     }
     (void)vu::decode_state_reply(m, expected);
     (void)vu::decode_u64(m);
     (void)vu::decode_state(m);
     (void)vu::decode_addr(m);
     if (auto regions = vu::decode_mem_table(m)) {
-        require(regions->size() <= vu::max_payload / sizeof(vu::WireRegion));
+        FUZZ_REQUIRE(regions->size() <= vu::max_payload / sizeof(vu::WireRegion));
     }
     return 0;
 }

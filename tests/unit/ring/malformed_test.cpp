@@ -177,6 +177,23 @@ TEST(SplitMalformed, CompletionOfAnUnpublishedBuffer) {
     expect_broken_and_recoverable(p, Broken::used_id_unpublished, 4);
 }
 
+// Found by fuzzing (tests/fuzz ring_driver, input kept in its corpus): the walk over the
+// unpublished buffers stepped one descriptor per chain instead of the chain's length, so a
+// buffer behind an unpublished chain was not recognised.
+TEST(SplitMalformed, RegressionFuzzUnpublishedBufferBehindAChain) {
+    Split p(size, v1);
+    ASSERT_EQ(p.init(), SetupError::ok);
+    post_rx(p, 1); // head 0, published
+    const Segment chain[3] = {p.seg(10, 64, true), p.seg(11, 64, true), p.seg(12, 64, true)};
+    ASSERT_TRUE(p.q.add_chain(chain, 3, 10)); // heads 1-3, not published
+    const uint16_t behind = p.q.next_id();
+    add_unpublished(p, 20, 1); // head 4, not published
+    SplitUsedView u(p);
+    u.ring[0] = {behind, 0};
+    *u.idx = 1;
+    expect_broken_and_recoverable(p, Broken::used_id_unpublished, 3);
+}
+
 TEST(SplitMalformed, UsedIndexCountingUnpublishedBuffers) {
     for (bool in_order : {false, true}) {
         RingPair<SplitLayoutTag, uint32_t, false> any(size, v1);
