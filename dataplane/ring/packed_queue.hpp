@@ -204,10 +204,12 @@ public:
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
+        // Normally nothing is staged here (bursts collect before they add): those loops
+        // carry no check for it.
         if constexpr (InOrder) {
-            return collect_in_order(sink, max);
+            return staged_ ? collect_in_order<true>(sink, max) : collect_in_order<false>(sink, max);
         } else {
-            return collect_any_order(sink, max);
+            return staged_ ? collect_any_order<true>(sink, max) : collect_any_order<false>(sink, max);
         }
     }
 
@@ -312,12 +314,11 @@ private:
         uint16_t free_tail;
         uint32_t left; // buffers still in flight
         uint32_t freed = 0;
-        bool staged;
         uint16_t staged_slot;
     };
     Cursor cursor() {
         return Cursor{desc_,    state_, this->links_, uint16_t(size_), last_used_, used_wrap_, free_id_,
-                      free_tail_, in_flight_,   0,              staged_,         staged_slot_};
+                      free_tail_, in_flight_,   0,              staged_slot_};
     }
     void store(const Cursor &c) {
         last_used_ = c.last;
@@ -329,9 +330,10 @@ private:
     }
 
     // Reads and checks the used descriptor at the cursor; false if none yet or (marked)
-    // invalid.
+    // invalid. Staged: some buffers were added and not published (see collect_each).
+    template <bool Staged>
     bool read_used(const Cursor &c, uint16_t &id, uint32_t &len) {
-        if (c.left == 0 || (c.staged && c.last == c.staged_slot)) {
+        if (c.left == 0 || (Staged && c.last == c.staged_slot)) {
             return false; // nothing the device can have reached
         }
         const PackedDesc &d = c.desc[c.last];
@@ -352,9 +354,11 @@ private:
             this->mark_broken(Broken::used_id_not_in_flight);
             return false;
         }
-        if (c.staged && names_staged(c, uint16_t(raw_id))) [[unlikely]] {
-            this->mark_broken(Broken::used_id_unpublished);
-            return false;
+        if constexpr (Staged) {
+            if (names_staged(c, uint16_t(raw_id))) {
+                this->mark_broken(Broken::used_id_unpublished);
+                return false;
+            }
         }
         if (!this->check_len(c.state[raw_id].writable, len)) [[unlikely]] {
             return false;
@@ -407,13 +411,13 @@ private:
         --c.left;
     }
 
-    template <class Sink>
+    template <bool Staged, class Sink>
     uint16_t collect_any_order(Sink &sink, uint16_t max) {
         Cursor c = cursor();
         uint16_t done = 0;
         uint16_t id;
         uint32_t len;
-        while (done < max && read_used(c, id, len)) {
+        while (done < max && read_used<Staged>(c, id, len)) {
             sink(done++, c.state[id].cookie, len);
             release(c, id);
         }
@@ -423,7 +427,7 @@ private:
 
     // IN_ORDER: a used descriptor may carry the id of the last buffer of a batch; every
     // buffer before it in ring order completes too (length 0: only the last is known).
-    template <class Sink>
+    template <bool Staged, class Sink>
     uint16_t collect_in_order(Sink &sink, uint16_t max) {
         Cursor c = cursor();
         int32_t batch_end = batch_end_;
@@ -433,7 +437,7 @@ private:
             if (batch_end < 0) {
                 uint16_t id;
                 uint32_t len;
-                if (!read_used(c, id, len)) {
+                if (!read_used<Staged>(c, id, len)) {
                     break;
                 }
                 batch_end = id;

@@ -201,7 +201,10 @@ public:
         if constexpr (InOrder) {
             return collect_in_order(sink, max, pending);
         } else {
-            return collect_any_order(sink, max, pending, unpublished);
+            // Normally nothing is unpublished here (bursts collect before they add): that
+            // loop carries no check for it.
+            return unpublished == 0 ? collect_any_order<false>(sink, max, pending, 0)
+                                    : collect_any_order<true>(sink, max, pending, unpublished);
         }
     }
 
@@ -292,7 +295,7 @@ private:
         --in_flight_;
     }
 
-    template <class Sink>
+    template <bool SomeUnpublished, class Sink>
     uint16_t collect_any_order(Sink &sink, uint16_t max, uint16_t pending, uint16_t unpublished) {
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
@@ -303,9 +306,11 @@ private:
             if (!check_used(id, len)) [[unlikely]] {
                 break;
             }
-            if (unpublished != 0 && is_unpublished(uint16_t(id), unpublished)) [[unlikely]] {
-                this->mark_broken(Broken::used_id_unpublished);
-                break;
+            if constexpr (SomeUnpublished) {
+                if (is_unpublished(uint16_t(id), unpublished)) {
+                    this->mark_broken(Broken::used_id_unpublished);
+                    break;
+                }
             }
             sink(done, state_[id].cookie, len);
             release(static_cast<uint16_t>(id));
