@@ -18,6 +18,7 @@
 
 #include "apps/perf/engine.hpp"
 #include "apps/perf/report.hpp"
+#include "apps/perf/soak.hpp"
 #include "apps/ringbench/ring_bench.hpp"
 
 using namespace vpmd::perf;
@@ -113,6 +114,39 @@ int ring_only(const Options &o, const std::string &opts) {
     return finish(rep, o);
 }
 
+// --soak: each scenario's long loopback run with restarts; one summary line each.
+int soak(EngineContext &ctx, const Options &o, const std::string &header) {
+    bool ok = true;
+    std::vector<SoakRow> rows;
+    for (const Scenario &s : expand(o)) {
+        SoakPlan plan;
+        plan.seconds = o.soak_seconds;
+        plan.reconnect_every = o.reconnect_every;
+        const std::string name = s.name();
+        const SoakResult r = run_soak(ctx, s, plan, [&](uint32_t n, double down_ms, double up_ms, const SoakResult &x) {
+            std::printf("[soak %s] restart %u: link down after %.0f ms, up %.0f ms later; so far %llu frames, "
+                        "%llu lost in flight, %llu lost, %llu reordered, %llu corrupted\n",
+                        name.c_str(), n, down_ms, up_ms, (unsigned long long)x.packets,
+                        (unsigned long long)x.lost_in_flight, (unsigned long long)x.lost,
+                        (unsigned long long)x.reordered, (unsigned long long)x.corrupted);
+            std::fflush(stdout);
+        });
+        std::printf("soak %s: %llu frames in %.0f s (%.2f Mpps), %u restarts (net_vpmd reconnected %llu times), "
+                    "%llu lost in flight at restarts, %llu lost, %llu reordered, %llu corrupted, "
+                    "%ld mbufs missing, %ld fds leaked: %s\n",
+                    name.c_str(), (unsigned long long)r.packets, r.seconds,
+                    r.seconds > 0 ? double(r.packets) / r.seconds / 1e6 : 0.0, r.restarts,
+                    (unsigned long long)r.driver_reconnects, (unsigned long long)r.lost_in_flight,
+                    (unsigned long long)r.lost, (unsigned long long)r.reordered, (unsigned long long)r.corrupted,
+                    r.mbufs_missing, r.fds_leaked, r.ok() ? "ok" : ("FAILED: " + r.error).c_str());
+        std::fflush(stdout);
+        ok = ok && r.ok();
+        rows.push_back({name, r});
+    }
+    ok = write_file(o.json, to_json(header, rows)) && ok;
+    return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -182,6 +216,16 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "vpmd-perf: cannot create mbuf pools (more memory: -m)\n");
         rte_eal_cleanup();
         return 2;
+    }
+    if (o.soak_seconds > 0) {
+        const std::string header = std::string("vpmd-perf soak: ") + rte_version() + "; " +
+                                   (huge ? "hugepages" : "--no-huge") + "; options: " + opts;
+        std::printf("%s\n", header.c_str());
+        const int rc = soak(ctx, o, header);
+        rte_mempool_free(ctx.driver_pool);
+        rte_mempool_free(ctx.device_pool);
+        rte_eal_cleanup();
+        return rc;
     }
     Report rep;
     rep.header = std::string("vpmd-perf: ") + rte_version() + "; CPU " + cpu_model() + "; memory: " +

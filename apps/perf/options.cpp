@@ -40,7 +40,11 @@ std::string usage() {
            "  --full                    the report matrix (all layouts, in-order, mrg, sizes, directions)\n"
            "  --ring-only               the ring core's own ceiling (no packets, no EAL)\n"
            "  --csv=F --json=F --svg=F  write the results there too\n"
-           "  --corrupt-every=N         (self-test) the device corrupts every Nth packet\n";
+           "  --corrupt-every=N         (self-test) the device corrupts every Nth packet\n"
+           "  --soak=SECONDS            instead of measuring: net_vpmd loopback for this long per\n"
+           "                            scenario, every frame checked, the back-end restarted every\n"
+           "  --reconnect-every=10      seconds of traffic (0: never); reports lost, corrupted and\n"
+           "                            reordered frames, mbufs and fds (see scripts/soak.sh)\n";
 }
 
 namespace {
@@ -73,11 +77,11 @@ bool parse_list(std::string_view s, std::vector<T> &out, F &&one) {
     }
 }
 
-// A duration in seconds, at most an hour; zero only when allowed. Rejects nan.
-bool parse_seconds(std::string_view v, bool zero_ok, double &out) {
+// A duration in seconds, at most `max`; zero only when allowed. Rejects nan.
+bool parse_seconds(std::string_view v, bool zero_ok, double &out, double max = 3600) {
     double s = 0;
     const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
-    if (ec != std::errc() || p != v.data() + v.size() || !((s > 0 || (zero_ok && s == 0)) && s <= 3600)) {
+    if (ec != std::errc() || p != v.data() + v.size() || !((s > 0 || (zero_ok && s == 0)) && s <= max)) {
         return false;
     }
     out = s;
@@ -187,6 +191,14 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             if (!parse_seconds(val, true, o.slice_seconds)) {
                 return bad("0 <= seconds <= 3600");
             }
+        } else if (key == "--soak") {
+            if (!parse_seconds(val, false, o.soak_seconds, max_soak_seconds)) {
+                return bad("0 < seconds <= 604800");
+            }
+        } else if (key == "--reconnect-every") {
+            if (!parse_seconds(val, true, o.reconnect_every)) {
+                return bad("0 (never) <= seconds <= 3600");
+            }
         } else if (key == "--packets") {
             if (!parse_num<uint64_t>(val, 1, uint64_t(1) << 40, o.packets)) {
                 return bad("1..2^40");
@@ -209,6 +221,25 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             return false;
         } else {
             error = "unknown option '" + std::string(a) + "'\n" + usage();
+            return false;
+        }
+    }
+    if (o.soak_seconds > 0) {
+        // A soak is net_vpmd's own long loopback run with back-end restarts.
+        const char *clash = o.compare         ? "--compare"
+                            : o.single_thread ? "--single-thread"
+                            : o.ring_only     ? "--ring-only"
+                            : o.full          ? "--full"
+                            : o.packets != 0  ? "--packets"
+                            : !o.csv.empty()  ? "--csv (a soak writes --json only)"
+                            : !o.svg.empty()  ? "--svg (a soak writes --json only)"
+                                              : nullptr;
+        if (clash != nullptr) {
+            error = std::string("--soak does not combine with ") + clash;
+            return false;
+        }
+        if (o.dirs.size() != 1 || o.dirs[0] != Direction::loopback) {
+            error = "--soak runs loopback only (every frame comes back and is checked)";
             return false;
         }
     }

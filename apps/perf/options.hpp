@@ -22,6 +22,8 @@ struct Scenario {
     std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1"
 };
 
+inline constexpr double max_soak_seconds = 7 * 24 * 3600;
+
 struct Options {
     std::vector<std::string> layouts{"split", "packed"};
     std::vector<bool> in_order{true};
@@ -41,6 +43,8 @@ struct Options {
     bool ring_only = false; // ring core only, no packets
     bool full = false;
     uint64_t corrupt_every = 0; // test hook: the device corrupts every Nth packet
+    double soak_seconds = 0;    // > 0: soak each scenario this long instead of measuring
+    double reconnect_every = 10; // soak: seconds of traffic between back-end restarts (0: none)
     bool single_thread = false; // driver and device on one lcore (for callgrind)
     std::string csv, json, svg;
     std::vector<std::string> eal; // EAL arguments given before "--"

@@ -34,20 +34,6 @@ std::string fmt(const char *f, double v) {
     return b;
 }
 
-std::string json_escape(const std::string &s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            o += '\\';
-            o += c;
-        } else if (c == '\n') {
-            o += "\\n";
-        } else if (static_cast<unsigned char>(c) >= 0x20) {
-            o += c;
-        }
-    }
-    return o;
-}
 
 // A CSV field that may hold commas or quotes (error texts do): quoted only then.
 std::string csv_quote(const std::string &s) {
@@ -78,6 +64,21 @@ std::string xml_escape(const std::string &s) {
 }
 
 } // namespace
+
+std::string json_escape(const std::string &s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            o += '\\';
+            o += c;
+        } else if (c == '\n') {
+            o += "\\n";
+        } else if (static_cast<unsigned char>(c) >= 0x20) {
+            o += c;
+        }
+    }
+    return o;
+}
 
 void summarize(Report &r) {
     std::map<std::string, double> virtio_median;

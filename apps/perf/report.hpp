@@ -41,6 +41,7 @@ void summarize(Report &r);
 std::string to_table(const Report &r);
 std::string to_csv(const Report &r);
 std::string to_json(const Report &r);
+std::string json_escape(const std::string &s); // the body of a JSON string
 std::string to_svg(const Report &r);
 
 } // namespace vpmd::perf

@@ -13,13 +13,16 @@ using namespace vpmd::perf;
 namespace {
 
 // Parses app arguments as main() passes them (after "--").
-bool parse(std::initializer_list<const char *> args, Options &o, std::string &error) {
+bool parse(const std::vector<const char *> &args, Options &o, std::string &error) {
     std::vector<std::string> storage(args.begin(), args.end());
     std::vector<char *> argv;
     for (auto &s : storage) {
         argv.push_back(s.data());
     }
     return parse_options(int(argv.size()), argv.data(), o, error);
+}
+bool parse(std::initializer_list<const char *> args, Options &o, std::string &error) {
+    return parse(std::vector<const char *>(args), o, error);
 }
 
 } // namespace
@@ -190,5 +193,41 @@ TEST(PerfOptions, RegressionFlagsTakeNoValue) {
         Options o;
         std::string err;
         EXPECT_FALSE(parse({arg}, o, err)) << arg;
+    }
+}
+
+TEST(PerfOptions, SoakTakesDaysAndRestartPeriods) {
+    Options o;
+    std::string err;
+    ASSERT_TRUE(parse({"--soak=86400", "--reconnect-every=2.5", "--layout=packed", "--json=s.json"}, o, err)) << err;
+    EXPECT_DOUBLE_EQ(o.soak_seconds, 86400);
+    EXPECT_DOUBLE_EQ(o.reconnect_every, 2.5);
+    Options never;
+    ASSERT_TRUE(parse({"--soak=5", "--reconnect-every=0"}, never, err)) << err;
+    EXPECT_DOUBLE_EQ(never.reconnect_every, 0);
+    Options dflt;
+    ASSERT_TRUE(parse({"--soak=5"}, dflt, err)) << err;
+    EXPECT_DOUBLE_EQ(dflt.reconnect_every, 10);
+    EXPECT_DOUBLE_EQ(Options{}.soak_seconds, 0); // measuring, not soaking, by default
+}
+
+TEST(PerfOptions, SoakRefusesWhatItCannotDo) {
+    const std::vector<std::pair<std::vector<const char *>, std::string>> cases = {
+        {{"--soak=5", "--compare"}, "--compare"},
+        {{"--soak=5", "--single-thread"}, "--single-thread"},
+        {{"--soak=5", "--ring-only"}, "--ring-only"},
+        {{"--soak=5", "--full"}, "--full"},
+        {{"--soak=5", "--packets=100"}, "--packets"},
+        {{"--soak=5", "--svg=x.svg"}, "--svg"},
+        {{"--soak=5", "--dir=loopback,rxonly"}, "loopback only"},
+        {{"--soak=0"}, "--soak"},
+        {{"--soak=700000"}, "--soak"},
+        {{"--soak=5", "--reconnect-every=3601"}, "--reconnect-every"},
+    };
+    for (const auto &[args, name] : cases) {
+        Options o;
+        std::string err;
+        EXPECT_FALSE(parse(args, o, err)) << args[args.size() - 1];
+        EXPECT_NE(err.find(name), std::string::npos) << err;
     }
 }
