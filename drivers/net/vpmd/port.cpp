@@ -152,7 +152,13 @@ void PortControl::stop() {
     dp_.pause();
     dp_.each_queue([&](QueueSlot &q) {
         if (q.set_up && t_->attached()) {
-            (void)t_->stop_queue(q.index); // errors: the device is gone, nothing to stop
+            // The port stops either way (its mbufs come back below); a device that does not
+            // answer is worth one line, and a timeout has dropped the connection, so the
+            // other queues do not wait for it again.
+            if (auto st = t_->stop_queue(q.index); !st) {
+                log(RTE_LOG_WARNING, "%s: stopping vq %u: %s (stopped anyway)", name_.c_str(), q.index,
+                    st.error().what.c_str());
+            }
         }
         q.set_up = false;
     });

@@ -32,31 +32,6 @@ constexpr uint16_t packed_used_bits = ring::desc_f_avail | ring::desc_f_used;
 
 rte_mempool *pool() { return test_pool("vpmd_hostile_pool", pool_size); }
 
-// Everything the PMD logs, to count its lines.
-FILE *log_capture() {
-    static FILE *f = [] {
-        FILE *t = std::tmpfile();
-        rte_openlog_stream(t);
-        return t;
-    }();
-    return f;
-}
-size_t log_count(const std::string &needle) {
-    FILE *f = log_capture();
-    std::fflush(f);
-    std::rewind(f);
-    std::string all;
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof(buf), f)) {
-        all.append(buf, n);
-    }
-    std::fseek(f, 0, SEEK_END);
-    size_t count = 0;
-    for (size_t at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) {
-        ++count;
-    }
-    return count;
-}
 
 // The back-end's view of one virtqueue, and the writes a hostile device would make.
 struct DeviceRing {

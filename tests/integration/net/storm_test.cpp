@@ -8,7 +8,6 @@
 // be recovered: the rings restart at index 0 after every posted mbuf is returned.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -29,16 +28,6 @@ constexpr unsigned pool_size = 8191;
 
 rte_mempool *pool() { return test_pool("vpmd_storm_pool", pool_size); }
 
-size_t open_fds() {
-    size_t n = 0;
-    if (DIR *d = ::opendir("/proc/self/fd")) {
-        while (::readdir(d) != nullptr) {
-            ++n;
-        }
-        ::closedir(d);
-    }
-    return n;
-}
 
 int restarts() {
     const char *e = std::getenv("VPMD_STORM_RESTARTS");

@@ -5,12 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+
 #include <rte_bus_vdev.h>
+#include <rte_log.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -196,6 +200,62 @@ inline uint64_t xstat(uint16_t port, const std::string &name) {
         rte_eth_xstats_get_by_id(port, &id, &v, 1);
     }
     return v;
+}
+
+// Everything the PMD logs, to count its lines.
+inline FILE *log_capture() {
+    static FILE *f = [] {
+        FILE *t = std::tmpfile();
+        rte_openlog_stream(t);
+        return t;
+    }();
+    return f;
+}
+// Everything captured so far.
+inline std::string log_text() {
+    FILE *f = log_capture();
+    std::fflush(f);
+    std::rewind(f);
+    std::string all;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof(buf), f)) {
+        all.append(buf, n);
+    }
+    std::fseek(f, 0, SEEK_END);
+    return all;
+}
+// The captured lines that mention `needle` (for a failure's message).
+inline std::string log_lines(const std::string &needle) {
+    const std::string all = log_text();
+    std::string out;
+    for (size_t at = 0; at < all.size();) {
+        const size_t end = std::min(all.find('\n', at), all.size());
+        if (all.substr(at, end - at).find(needle) != std::string::npos) {
+            out += all.substr(at, end - at) + "\n";
+        }
+        at = end + 1;
+    }
+    return out;
+}
+inline size_t log_count(const std::string &needle) {
+    const std::string all = log_text();
+    size_t count = 0;
+    for (size_t at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) {
+        ++count;
+    }
+    return count;
+}
+
+// Open file descriptors of this process (for leak checks).
+inline size_t open_fds() {
+    size_t n = 0;
+    if (DIR *d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d) != nullptr) {
+            ++n;
+        }
+        ::closedir(d);
+    }
+    return n;
 }
 
 // One net_vhost port (device side) and one net_vpmd port (ours) over one socket.

@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 
 #include "drivers/transport/vhost_user/device.hpp"
-#include "tests/unit/transport/fake_backend.hpp"
+#include "tests/mock/vhost_user_backend.hpp"
 
 namespace vpmd::vhost_user {
 namespace {

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "drivers/transport/vhost_user/unix_socket.hpp"
-#include "tests/unit/transport/fake_backend.hpp"
+#include "tests/mock/vhost_user_backend.hpp"
 
 namespace vpmd::vhost_user {
 namespace {

@@ -1,6 +1,8 @@
-// A scripted vhost-user back-end on a thread, for unit tests of the front-end without EAL:
-// it records every request (with the inodes of the fds that came along) and can refuse,
-// ignore, garble or hang up on a chosen request.
+// A scripted vhost-user back-end on a thread: it negotiates like a real one, records every
+// request (with the inodes of the fds that came along) and can misbehave on a chosen
+// request: refuse it, stall (no reply), reply with the wrong request code or the wrong
+// size, close in the middle of its reply, or hang up on receipt. Unit tests of the
+// front-end use it without EAL; the integration suite puts the real PMD in front of it.
 #pragma once
 
 #include <sys/socket.h>
@@ -8,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -29,6 +32,8 @@ struct FakeConfig {
     Request silent_on = Request::none;  // swallow: no reply, no ack
     Request garble_on = Request::none;  // reply with a wrong request code
     Request hangup_on = Request::none;  // close the connection on receipt
+    Request short_on = Request::none;   // reply with a payload shorter than the request's
+    Request cut_on = Request::none;     // send half a reply, then close the connection
 };
 
 struct Received {
@@ -186,13 +191,26 @@ private:
         hang_up_ = false;
     }
 
-    bool reply_u64(int fd, const Message &m, uint64_t v) {
-        Message r = make_reply(m, &v, sizeof(v));
-        if (m.request() == cfg_.garble_on) {
+    // Sends the reply to m, spoiled as the configuration says for m's request; false
+    // when the connection is to end.
+    bool reply(int fd, const Message &m, const void *payload, uint32_t size) {
+        const Request req = m.request();
+        Message r = make_reply(m, payload, req == cfg_.short_on ? size / 2 : size);
+        if (req == cfg_.garble_on) {
             r.hdr.request = static_cast<uint32_t>(Request::get_queue_num) + 100;
+        }
+        if (req == cfg_.cut_on) {
+            // The header promises `size` bytes; a few come, then the connection closes.
+            const size_t part = sizeof(r.hdr) + size / 2;
+            std::vector<std::byte> bytes(part);
+            std::memcpy(bytes.data(), &r.hdr, sizeof(r.hdr));
+            std::memcpy(bytes.data() + sizeof(r.hdr), r.payload.data(), part - sizeof(r.hdr));
+            (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            return false;
         }
         return static_cast<bool>(send_message(fd, r, {}, deadline_in(std::chrono::seconds(5))));
     }
+    bool reply_u64(int fd, const Message &m, uint64_t v) { return reply(fd, m, &v, sizeof(v)); }
 
     bool answer(int fd, const Message &m) {
         switch (m.request()) {
@@ -206,8 +224,7 @@ private:
         case Request::get_status: return reply_u64(fd, m, status_ & cfg_.status_mask);
         case Request::get_vring_base: {
             VringState s{m.read<VringState>().index, cfg_.vring_base};
-            Message r = make_reply(m, &s, sizeof(s));
-            return static_cast<bool>(send_message(fd, r, {}, deadline_in(std::chrono::seconds(5))));
+            return reply(fd, m, &s, sizeof(s));
         }
         case Request::set_status: status_ = static_cast<uint8_t>(m.read<uint64_t>()); break;
         default: break;
