@@ -21,7 +21,7 @@ fi
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ring_driver devargs vhost_codec control_mediator)
+[ ${#targets[@]} -gt 0 ] || targets=(ring_driver devargs vhost_codec control_mediator mrg_rx)
 mkdir -p .fuzz/artifacts
 total=0; crashes=0
 printf '%-18s %14s %8s %8s %s\n' target executions exec/s cov result
