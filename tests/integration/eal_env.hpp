@@ -45,9 +45,12 @@ public:
             skip_reason_ = "no hugetlbfs at /dev/hugepages with enough free 2 MiB pages";
             return;
         }
-        std::vector<std::string> args{"vpmd-integration", "--no-pci", "--no-telemetry", "-l", "0",
-                                      "--file-prefix=" + prefix_, "--log-level=lib.vhost.*:warning",
-                                      "--log-level=pmd.net.vpmd.vhost:info"};
+        std::vector<std::string> args{"vpmd-integration", "--no-pci", "-l", "0", "--file-prefix=" + prefix_,
+                                      "--log-level=lib.vhost.*:warning", "--log-level=pmd.net.vpmd.vhost:info"};
+        // A suite that reads telemetry says so with VPMD_TEST_TELEMETRY=1; the others go without.
+        if (const char *t = std::getenv("VPMD_TEST_TELEMETRY"); t == nullptr || std::string(t) != "1") {
+            args.emplace_back("--no-telemetry");
+        }
         if (huge_) {
             args.insert(args.end(), {"-m", mem_mb_, "--single-file-segments", "--huge-dir", "/dev/hugepages"});
         } else {

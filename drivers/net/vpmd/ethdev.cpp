@@ -688,10 +688,21 @@ std::optional<std::vector<QueueReport>> queue_reports(uint16_t port_id) {
     }
     std::vector<QueueReport> out;
     each_queue_health(&rte_eth_devices[port_id],
-                      [&](const char *dir, uint16_t i, const QueueBase *, ring::Broken broken, uint64_t errors, uint64_t) {
-                          out.push_back(QueueReport{dir[0] == 'r', i, broken, errors});
+                      [&](const char *dir, uint16_t i, const QueueBase *q, ring::Broken broken, uint64_t errors,
+                          uint64_t) {
+                          out.push_back(QueueReport{dir[0] == 'r', i, broken, errors, q->stats.packets,
+                                                    q->stats.bytes, q->stats.errors, q->stats.dropped});
                       });
     return out;
+}
+
+std::optional<PortReport> port_report(uint16_t port_id) {
+    if (!rte_eth_dev_is_valid_port(port_id) || rte_eth_devices[port_id].dev_ops != &vpmd_ops) {
+        return std::nullopt;
+    }
+    const Adapter &ad = *adapter_of(&rte_eth_devices[port_id]);
+    return PortReport{ad.name,          ad.packed(),           ad.in_order(),       ad.port->features(),
+                      ad.port->link_up(), ad.port->reconnects(), ad.port->losses()};
 }
 
 // ---- port creation (every bus's probe ends here) ---------------------------------------

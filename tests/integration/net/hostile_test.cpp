@@ -157,6 +157,15 @@ protected:
             std::this_thread::sleep_for(50ms);
         }
         EXPECT_EQ(log_count(line), 1u) << "logged more than once";
+        // Telemetry says it too, by port.
+        const std::string port = std::to_string(pair_->vpmd);
+        const std::string health = telemetry("/vpmd/queues," + port);
+        EXPECT_EQ(telemetry_field(health, std::string(dir) + "0", "broken"), ring::to_string(why)) << health;
+        EXPECT_NE(telemetry_field(health, std::string(dir) + "0", "ring_errors"), "0") << health;
+        const std::string ports = telemetry("/vpmd/ports");
+        EXPECT_EQ(telemetry_field(ports, port, "name"), name_) << ports;
+        EXPECT_EQ(telemetry_field(ports, port, "layout"), GetParam() ? "packed" : "split") << ports;
+        EXPECT_EQ(telemetry("/vpmd/queues,999").find("\"broken\""), std::string::npos) << "no such port";
         if (std::string(dir) == "tx") {
             rte_mbuf *m = to_mbuf(pool(), make_frame(80, 9));
             ASSERT_NE(m, nullptr);

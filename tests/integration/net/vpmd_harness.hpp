@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <rte_bus_vdev.h>
+#include <rte_eal.h>
 #include <rte_log.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -244,6 +247,51 @@ inline size_t log_count(const std::string &needle) {
         ++count;
     }
     return count;
+}
+
+// One telemetry command's reply (JSON text) from this process's own telemetry socket, ""
+// when there is none (EAL started with --no-telemetry: VPMD_TEST_TELEMETRY=1 keeps it).
+inline std::string telemetry(const std::string &cmd) {
+    const std::string path = std::string(rte_eal_get_runtime_dir()) + "/dpdk_telemetry.v2";
+    const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    if (fd < 0) {
+        return {};
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    std::string reply;
+    std::vector<char> buf(64 * 1024);
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0 &&
+        ::recv(fd, buf.data(), buf.size(), 0) > 0 && // the greeting: version, pid, max output
+        ::send(fd, cmd.data(), cmd.size(), 0) == ssize_t(cmd.size())) {
+        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        reply.assign(buf.data(), n > 0 ? size_t(n) : 0);
+    }
+    ::close(fd);
+    return reply;
+}
+
+// The value of "key" inside the JSON object named `object` of a telemetry reply (as text:
+// a string without its quotes, or a number); "" when absent.
+inline std::string telemetry_field(const std::string &json, const std::string &object, const std::string &key) {
+    const size_t at = json.find("\"" + object + "\"");
+    if (at == std::string::npos) {
+        return {};
+    }
+    const size_t end = json.find('}', at);
+    const size_t k = json.find("\"" + key + "\"", at);
+    if (k == std::string::npos || k > end) {
+        return {};
+    }
+    size_t v = json.find(':', k) + 1;
+    while (v < json.size() && json[v] == ' ') {
+        ++v;
+    }
+    if (json[v] == '"') {
+        return json.substr(v + 1, json.find('"', v + 1) - v - 1);
+    }
+    return json.substr(v, json.find_first_of(",}", v) - v);
 }
 
 // Open file descriptors of this process (for leak checks).
