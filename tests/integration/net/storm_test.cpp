@@ -29,7 +29,6 @@ constexpr unsigned pool_size = 8191;
 
 rte_mempool *pool() { return test_pool("vpmd_storm_pool", pool_size); }
 
-
 int restarts() {
     const char *e = std::getenv("VPMD_STORM_RESTARTS");
     return e != nullptr ? std::atoi(e) : 5;
@@ -119,9 +118,10 @@ struct Mode {
 };
 
 // Sends probe frames until one comes back: the back-end forwards again. Needed in server
-// mode: there dpdk-testpmd connects while its own port is still starting, and it drops
-// what it cannot transmit yet, even after both sides report the link up. Returns the
-// probes sent (so late ones can be told from the frames under test).
+// mode: there dpdk-testpmd connects while its own port is still starting, and it was seen
+// to receive the first frames after a restart and transmit none of them back, although
+// both sides reported the link up. Returns the probes sent (so late ones can be told
+// from the frames under test).
 std::vector<Frame> wait_forwarding(uint16_t port, int round) {
     std::vector<Frame> probes;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
