@@ -145,6 +145,9 @@ public:
     // ---- negotiation --------------------------------------------------------------------
     // Returns wanted & offered (without transport-only bits), FEATURES_OK accepted.
     virtual Result<uint64_t> negotiate(uint64_t wanted) = 0;
+    // What the device offered at the last negotiate() (without transport-only bits); what
+    // the PMD may ask for next time (offloads the application turns on at configure).
+    [[nodiscard]] virtual uint64_t offered() const = 0;
     virtual Result<DeviceInfo> device_info() = 0;
 
     // ---- memory -------------------------------------------------------------------------

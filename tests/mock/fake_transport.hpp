@@ -122,6 +122,7 @@ public:
         s_->wanted = wanted;
         return wanted & s_->offered;
     }
+    uint64_t offered() const override { return s_->offered; }
     transport::Result<transport::DeviceInfo> device_info() override {
         transport::DeviceInfo i;
         i.max_queue_pairs = s_->max_pairs;

@@ -28,6 +28,8 @@ uint32_t rx_buf_room(const rte_mempool *mp) {
 constexpr uint32_t max_rx_pktlen_mrg = 9728;
 constexpr uint32_t max_rx_pktlen_single = RTE_MBUF_DEFAULT_DATAROOM;
 constexpr uint16_t max_mac_addrs = 16;
+// A coalesced TCP packet (GUEST_TSO): 64 KiB of IP packet behind its Ethernet header.
+constexpr uint32_t max_lro_pktlen = 65535 + RTE_ETHER_HDR_LEN;
 
 int ctrl_send(Adapter &ad, uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) {
     if (!ad.cq) {
@@ -253,6 +255,56 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
 
 // ---- device ---------------------------------------------------------------------------
 
+// The virtio-net features the configured offloads need (what the device offers of TSO4/6:
+// dev_info announced TSO or LRO when it offered either).
+uint64_t offload_features(const Adapter &ad, const rte_eth_conf &conf) {
+    const uint64_t rx = conf.rxmode.offloads, tx = conf.txmode.offloads, offered = ad.port->offered();
+    uint64_t f = 0;
+    if (tx & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+        f |= net::feature::csum;
+    }
+    if (tx & RTE_ETH_TX_OFFLOAD_TCP_TSO) {
+        const uint64_t tso = offered & (net::feature::host_tso4 | net::feature::host_tso6);
+        f |= net::feature::csum | (tso != 0 ? tso : net::feature::host_tso4 | net::feature::host_tso6);
+    }
+    if (rx & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) {
+        f |= net::feature::guest_csum;
+    }
+    if (rx & RTE_ETH_RX_OFFLOAD_TCP_LRO) {
+        const uint64_t tso = offered & (net::feature::guest_tso4 | net::feature::guest_tso6);
+        f |= net::feature::guest_csum | (tso != 0 ? tso : net::feature::guest_tso4 | net::feature::guest_tso6);
+    }
+    return f;
+}
+
+// What each queue's burst does with offloads, from the configuration and what was
+// negotiated (at start: the features hold until the port is configured again).
+void apply_offloads(Adapter &ad) {
+    rte_eth_dev *dev = ad.dev;
+    const uint64_t f = ad.port->features(), rx = dev->data->dev_conf.rxmode.offloads,
+                   tx = dev->data->dev_conf.txmode.offloads;
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        with_rxq(ad, dev->data->rx_queues[i], [&](auto *q) {
+            q->offload = (f & net::feature::guest_csum) != 0;
+            q->lro = (rx & RTE_ETH_RX_OFFLOAD_TCP_LRO) && (f & (net::feature::guest_tso4 | net::feature::guest_tso6));
+        });
+    }
+    uint64_t mask = 0;
+    if ((tx & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) && (f & net::feature::csum)) {
+        mask |= RTE_MBUF_F_TX_L4_MASK;
+    }
+    if ((tx & RTE_ETH_TX_OFFLOAD_TCP_TSO) && (f & (net::feature::host_tso4 | net::feature::host_tso6))) {
+        mask |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK;
+    }
+    for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
+        with_txq(ad, dev->data->tx_queues[i], [&](auto *q) {
+            q->ol_mask = mask;
+            q->tso4 = f & net::feature::host_tso4;
+            q->tso6 = f & net::feature::host_tso6;
+        });
+    }
+}
+
 uint16_t max_pairs(const Adapter &ad) {
     const uint32_t dev = ad.port->device_pairs();
     return uint16_t(dev == 0 ? ad.args.queues : std::min<uint32_t>(ad.args.queues, dev));
@@ -274,8 +326,22 @@ int dev_configure(rte_eth_dev *dev) {
         return -EINVAL;
     }
     if (conf.rxmode.mq_mode != RTE_ETH_MQ_RX_NONE) {
-        log(RTE_LOG_ERR, "%s: rx mq_mode %d not supported (no RSS)", ad.name.c_str(), conf.rxmode.mq_mode);
+        if (!(ad.port->offered() & net::feature::rss)) {
+            log(RTE_LOG_ERR, "%s: rx mq_mode %d (RSS) needs VIRTIO_NET_F_RSS, which the device does not offer",
+                ad.name.c_str(), conf.rxmode.mq_mode);
+        } else {
+            log(RTE_LOG_ERR, "%s: rx mq_mode %d: the device offers VIRTIO_NET_F_RSS, but net_vpmd does not "
+                "drive it yet", ad.name.c_str(), conf.rxmode.mq_mode);
+        }
         return -ENOTSUP;
+    }
+    if ((conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO) && !ad.port->mrg()) {
+        log(RTE_LOG_ERR, "%s: rx offload tcp_lro needs mergeable rx buffers (mrg_rxbuf=1): coalesced packets are "
+            "up to 64 KiB", ad.name.c_str());
+        return -EINVAL;
+    }
+    if (int rc = ad.port->set_offloads(offload_features(ad, conf)); rc != 0) {
+        return rc;
     }
     if (ad.cq) {
         const uint16_t pairs = nrx;
@@ -299,6 +365,7 @@ int dev_start(rte_eth_dev *dev) {
         }
     }
     select_bursts(ad);
+    apply_offloads(ad);
     if (int rc = ad.port->start(); rc != 0) {
         return rc;
     }
@@ -367,9 +434,24 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
     }
     info->min_mtu = RTE_ETHER_MIN_MTU;
     info->max_mac_addrs = ad.cq ? max_mac_addrs : 1;
+    // Offloads: what the device offered at the last negotiation (none before the first).
+    const uint64_t offered = ad.port->offered();
     info->rx_offload_capa = ad.port->mrg() ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
     info->rx_offload_capa |= ad.cq ? RTE_ETH_RX_OFFLOAD_VLAN_FILTER : 0;
+    if (offered & net::feature::guest_csum) {
+        info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+        if (ad.port->mrg() && (offered & (net::feature::guest_tso4 | net::feature::guest_tso6))) {
+            info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+            info->max_lro_pkt_size = max_lro_pktlen;
+        }
+    }
     info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    if (offered & net::feature::csum) {
+        info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+        if (offered & (net::feature::host_tso4 | net::feature::host_tso6)) {
+            info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+        }
+    }
     info->rx_queue_offload_capa = 0;
     info->tx_queue_offload_capa = 0;
     const uint16_t align = ad.packed() ? 1 : 16;
@@ -529,11 +611,13 @@ int stats_reset(rte_eth_dev *dev) {
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
         if (auto *q = static_cast<QueueBase *>(dev->data->rx_queues[i])) {
             q->stats = QueueStats{};
+            q->offload_errors = 0;
         }
     }
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
         if (auto *q = static_cast<QueueBase *>(dev->data->tx_queues[i])) {
             q->stats = QueueStats{};
+            q->offload_errors = 0;
         }
     }
     return 0;
@@ -542,7 +626,7 @@ int stats_reset(rte_eth_dev *dev) {
 constexpr const char *hist_names[hist_bins] = {"size_64_or_less", "size_65_to_127", "size_128_to_255",
                                                "size_256_to_511", "size_512_to_1023", "size_1024_to_1518",
                                                "size_1519_or_more"};
-constexpr int per_queue_xstats = 4 + hist_bins + 3; // packets bytes errors dropped, hist, broken, ring_errors, stale lens
+constexpr int per_queue_xstats = 4 + hist_bins + 4; // packets bytes errors dropped, hist, broken, ring_errors, stale lens, offload errors
 constexpr int device_xstats = 5;
 
 // Calls fn("rx"|"tx", index, queue base, broken, ring errors, stale lengths) for every
@@ -589,6 +673,8 @@ void each_xstat(rte_eth_dev *dev, F &&fn) {
         fn(name, ring_errors);
         snprintf(name, sizeof(name), "%s_q%u_stale_len_completions", dir, i);
         fn(name, stale_lens);
+        snprintf(name, sizeof(name), "%s_q%u_offload_errors", dir, i);
+        fn(name, q->offload_errors);
     };
     each_queue_health(dev, queue);
     fn("cq_commands_ok", ad.cq ? ad.cq->mediator().commands_ok() : 0);

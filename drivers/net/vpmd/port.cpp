@@ -4,6 +4,7 @@
 
 #include <rte_log.h>
 
+#include "dataplane/net/offload.hpp"
 #include "dataplane/net/virtio_net.hpp"
 #include "dataplane/ring/layout.hpp"
 #include "drivers/net/vpmd/log.hpp"
@@ -46,11 +47,18 @@ int PortControl::negotiate(bool first) {
     if (opts_.queues > 1) {
         wanted |= net::feature::mq;
     }
+    wanted |= offloads_;
     auto got = t_->negotiate(wanted);
     if (!got) {
         return failed("feature negotiation failed", got.error());
     }
     const uint64_t f = *got;
+    offered_ = t_->offered();
+    if (const uint64_t missing = offloads_ & ~f; missing != 0) {
+        log(RTE_LOG_ERR, "%s: device does not offer %s, which the configured offloads need", name_.c_str(),
+            net::offload_feature_names(missing).c_str());
+        return -ENOTSUP;
+    }
     if (!(f & ring::feature::version_1)) {
         log(RTE_LOG_ERR, "%s: device does not offer VERSION_1 (legacy virtio is not supported)", name_.c_str());
         return -ENOTSUP;
@@ -199,6 +207,25 @@ int PortControl::reset() {
     }
     if (int rc = negotiate(false); rc != 0) {
         t_->detach();
+        return rc;
+    }
+    return 0;
+}
+
+int PortControl::set_offloads(uint64_t bits) {
+    std::lock_guard lock(ctl_);
+    if (t_->attached() && offered_ != 0 && (bits & ~offered_) != 0) {
+        log(RTE_LOG_ERR, "%s: device does not offer %s, which the configured offloads need", name_.c_str(),
+            net::offload_feature_names(bits & ~offered_).c_str());
+        return -ENOTSUP;
+    }
+    const uint64_t before = offloads_;
+    offloads_ = bits;
+    if (!t_->attached() || (features_ & net::feature::offload_mask) == bits) {
+        return 0;
+    }
+    if (int rc = reset(); rc != 0) {
+        offloads_ = before;
         return rc;
     }
     return 0;

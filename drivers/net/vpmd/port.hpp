@@ -83,6 +83,11 @@ public:
     // Device reset and a fresh negotiation (port stopped). A device that refuses is
     // detached and the watcher attaches again.
     int reset();
+    // Offload features (net::feature CSUM, GUEST_CSUM, HOST/GUEST_TSO4/6) the application's
+    // configuration needs, negotiated from now on: at once (a device reset, port stopped)
+    // when they differ from what was negotiated, else at the next attach. -ENOTSUP, with
+    // the missing feature named, when the device does not offer one.
+    int set_offloads(uint64_t bits);
 
     // Relays a command the mediated control queue accepted to the device (see
     // Transport::device_command). Negative errno when the device refuses it.
@@ -99,6 +104,8 @@ public:
 
     [[nodiscard]] uint64_t ring_features() const { return ring_features_; }
     [[nodiscard]] uint64_t features() const { return features_; }
+    // What the device offered at the last negotiation (0 before the first).
+    [[nodiscard]] uint64_t offered() const { return offered_; }
     [[nodiscard]] bool mrg() const { return mrg_; }
     [[nodiscard]] bool attached() const { return t_->attached(); }
     [[nodiscard]] bool started() const { return started_.load(); }
@@ -129,6 +136,8 @@ private:
 
     uint64_t ring_features_ = 0; // what every queue is laid out with
     uint64_t features_ = 0;      // negotiated (0 while detached)
+    uint64_t offered_ = 0;
+    uint64_t offloads_ = 0;      // offload features the configuration needs
     bool mrg_ = false;
     uint32_t device_pairs_ = 0;
     uint16_t active_pairs_ = 1;

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "dataplane/dma/dma_device.hpp"
+#include "dataplane/net/offload.hpp"
 #include "dataplane/net/virtio_net.hpp"
 #include "dataplane/ring/queue.hpp"
 #include "drivers/net/vpmd/port.hpp"
@@ -98,6 +99,9 @@ struct QueueBase {
     void *priv_mem = nullptr;   // the ring's private state, NUMA-local
     uint32_t size = 0;
     QueueStats stats;
+    // rx: offload headers that did not fit their frame; tx: offload requests the frame could
+    // not carry. Both dropped, and counted in stats.errors too.
+    uint64_t offload_errors = 0;
     bool broken_reported = false; // the watcher logged this queue's break (control path only)
 };
 
@@ -111,6 +115,9 @@ struct RxQueue : QueueBase {
     rte_mbuf *mrg_head = nullptr;
     rte_mbuf *mrg_tail = nullptr;
     uint16_t mrg_left = 0;
+    // GUEST_CSUM negotiated: headers may carry checksum and GSO information (offload.hpp).
+    bool offload = false;
+    bool lro = false; // GUEST_TSO4/6 negotiated
 };
 
 template <ring::DriverQueue Ring>
@@ -121,6 +128,10 @@ struct TxQueue : QueueBase {
     uint64_t hdr_dev = 0;
     bool indirect = false;
     bool keep_num_buffers = true; // devarg strict_tx_hdr=0 (see net::clear_tx_hdr)
+    // The ol_flags this queue turns into header fields (0: no tx offload configured); a
+    // packet with any of them takes the slow path.
+    uint64_t ol_mask = 0;
+    bool tso4 = false, tso6 = false; // HOST_TSO4/6 negotiated
 };
 // Tx reclaims late and little, as DPDK's packed virtio PMD does: only when the ring lacks
 // room for the burst plus tx_reclaim_slack descriptors, and then at most the burst or

@@ -4,6 +4,8 @@
 // Hot path: no allocation except mbufs, no logging, no virtual calls, no locks.
 #pragma once
 
+#include <rte_ether.h>
+#include <rte_mbuf_ptype.h>
 #include <rte_prefetch.h>
 
 #include <algorithm>
@@ -95,8 +97,73 @@ void rx_refill(RxQueue<Ring> *q, bool all = false) {
     }
 }
 
+// NEEDS_CSUM somewhere other than a TCP/UDP checksum field: the sum from csum_start over
+// every segment, stored where the header says (read_rx_hdr checked it is in the first).
+inline void rx_finish_csum(rte_mbuf *m, const net::RxInfo &info) {
+    net::Checksum c;
+    uint32_t skip = info.csum_start;
+    for (rte_mbuf *s = m; s != nullptr; s = s->next) {
+        const auto *d = rte_pktmbuf_mtod(s, const uint8_t *);
+        if (skip >= s->data_len) {
+            skip -= s->data_len;
+            continue;
+        }
+        c.add(std::span<const uint8_t>(d + skip, s->data_len - skip));
+        skip = 0;
+    }
+    net::store_be16(rte_pktmbuf_mtod_offset(m, uint8_t *, info.csum_start + info.csum_offset), c.field());
+}
+
+inline uint32_t ptype_of(const net::FrameLayout &f) {
+    uint32_t t = f.l2_len > RTE_ETHER_HDR_LEN ? RTE_PTYPE_L2_ETHER_VLAN : RTE_PTYPE_L2_ETHER;
+    if (f.ip == 4) {
+        t |= RTE_PTYPE_L3_IPV4_EXT_UNKNOWN;
+    } else if (f.ip == 6) {
+        t |= RTE_PTYPE_L3_IPV6;
+    }
+    if (f.l4_known()) {
+        t |= f.proto == net::ip_proto_tcp ? RTE_PTYPE_L4_TCP : RTE_PTYPE_L4_UDP;
+    }
+    return t;
+}
+
+// With GUEST_CSUM: what the device's header says about the packet, as ol_flags. A header
+// that does not fit its frame drops the packet (counted), never a read outside it.
+template <class Ring>
+inline bool rx_offload(RxQueue<Ring> *q, rte_mbuf *m) {
+    net::NetHdr h; // one read: the device may still be writing its memory
+    std::memcpy(&h, rte_pktmbuf_mtod_offset(m, const uint8_t *, -int(net_hdr_size)), sizeof(h));
+    if ((h.flags | h.gso_type) == 0) {
+        return true;
+    }
+    net::RxInfo info;
+    const auto e = net::read_rx_hdr(h, {rte_pktmbuf_mtod(m, const uint8_t *), m->data_len}, m->pkt_len, q->lro,
+                                    info);
+    if (e != net::RxHdrError::ok) [[unlikely]] {
+        ++q->offload_errors;
+        ++q->stats.errors;
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    if (info.sw_csum) {
+        rx_finish_csum(m, info);
+    }
+    m->packet_type = ptype_of(info.frame);
+    m->ol_flags |= info.l4 == net::RxInfo::Csum::good   ? RTE_MBUF_F_RX_L4_CKSUM_GOOD
+                   : info.l4 == net::RxInfo::Csum::none ? RTE_MBUF_F_RX_L4_CKSUM_NONE
+                                                        : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+    if (info.lro) {
+        m->ol_flags |= RTE_MBUF_F_RX_LRO;
+        m->tso_segsz = info.segsz;
+    }
+    return true;
+}
+
 template <class Ring>
 inline bool rx_emit(RxQueue<Ring> *q, rte_mbuf *m, bool filtering, rte_mbuf **out, uint16_t &k) {
+    if (q->offload && !rx_offload(q, m)) [[unlikely]] {
+        return false;
+    }
     if (filtering && !filter_accept(*q->filter, m)) {
         ++q->stats.dropped;
         rte_pktmbuf_free(m);
@@ -256,10 +323,39 @@ int tx_done_cleanup_on(TxQueue<Ring> *q, uint32_t free_cnt) {
     return int(n);
 }
 
-// The header fits in front of the data and nobody else sees that memory.
-inline bool tx_can_push(const rte_mbuf *m) {
+// The header fits in front of the data, nobody else sees that memory, and it asks for no
+// offload this queue carries out.
+inline bool tx_can_push(const rte_mbuf *m, uint64_t ol_mask) {
     return m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
-           rte_pktmbuf_headroom(m) >= net_hdr_size;
+           rte_pktmbuf_headroom(m) >= net_hdr_size && (m->ol_flags & ol_mask) == 0;
+}
+
+// The header for a packet that asks for checksum or segmentation offload; false when the
+// request does not fit the frame or asks for what was not negotiated.
+template <class Ring>
+inline bool tx_offload_hdr(TxQueue<Ring> *q, const rte_mbuf *m, uint8_t *dst) {
+    net::TxRequest r;
+    const uint64_t f = m->ol_flags & q->ol_mask;
+    const uint64_t l4 = f & RTE_MBUF_F_TX_L4_MASK;
+    r.csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM   ? net::TxRequest::L4::tcp
+             : l4 == RTE_MBUF_F_TX_UDP_CKSUM ? net::TxRequest::L4::udp
+                                             : net::TxRequest::L4::none;
+    r.tso = f & RTE_MBUF_F_TX_TCP_SEG;
+    r.ipv6 = m->ol_flags & RTE_MBUF_F_TX_IPV6;
+    r.l2_len = uint16_t(m->l2_len);
+    r.l3_len = uint16_t(m->l3_len);
+    r.l4_len = uint16_t(m->l4_len);
+    r.segsz = uint16_t(m->tso_segsz);
+    if ((l4 != 0 && r.csum == net::TxRequest::L4::none) || (r.tso && !(r.ipv6 ? q->tso6 : q->tso4))) {
+        return false; // SCTP, or a TSO the device did not take for this IP version
+    }
+    net::NetHdr h;
+    if (net::make_tx_hdr(r, m->pkt_len, h) != net::TxHdrError::ok) {
+        return false;
+    }
+    h.num_buffers = 0;
+    std::memcpy(dst, &h, sizeof(h));
+    return true;
 }
 
 enum class SlowTx { added, full, dropped };
@@ -277,15 +373,23 @@ SlowTx tx_add_slow(TxQueue<Ring> *q, rte_mbuf *m) {
     ring::Segment segs[step_max];
     uint16_t n = 0;
     const rte_mbuf *seg = m;
+    const bool offload = (m->ol_flags & q->ol_mask) != 0;
+    uint8_t *hdr = push ? rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size
+                        : q->hdr_va + size_t(q->ring.next_id()) * tx_hdr_slot;
+    if (offload) {
+        if (!tx_offload_hdr(q, m, hdr)) [[unlikely]] {
+            ++q->offload_errors;
+            return SlowTx::dropped;
+        }
+    } else {
+        net::clear_tx_hdr(hdr, q->keep_num_buffers);
+    }
     if (push) {
-        net::clear_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size, q->keep_num_buffers);
         segs[n++] = ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size, uint32_t(m->data_len + net_hdr_size),
                                   false};
         seg = m->next;
     } else {
-        const uint16_t id = q->ring.next_id();
-        net::clear_tx_hdr(q->hdr_va + size_t(id) * tx_hdr_slot, q->keep_num_buffers);
-        segs[n++] = ring::Segment{q->hdr_dev + uint64_t(id) * tx_hdr_slot, net_hdr_size, false};
+        segs[n++] = ring::Segment{q->hdr_dev + uint64_t(q->ring.next_id()) * tx_hdr_slot, net_hdr_size, false};
     }
     for (; seg != nullptr; seg = seg->next) {
         segs[n++] = ring::Segment{dma::mbuf_data_addr<Mode>(seg), seg->data_len, false};
@@ -319,7 +423,7 @@ template <class Ring, dma::AddrMode Mode>
     while (done < nb && !full) {
         // A run of simple packets, one descriptor each, goes in with one add_each.
         uint16_t run = 0;
-        while (done + run < nb && tx_can_push(pkts[done + run])) {
+        while (done + run < nb && tx_can_push(pkts[done + run], q->ol_mask)) {
             ++run;
         }
         if (run != 0) {

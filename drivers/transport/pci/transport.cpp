@@ -92,6 +92,7 @@ public:
 
     transport::Result<uint64_t> negotiate(uint64_t wanted) override {
         const uint64_t offered = d_.device_features();
+        offered_ = offered;
         if (opts_.need_access_platform && !(offered & ring::feature::access_platform)) {
             return transport::fail(-ENOTSUP, f_->address() + ": device does not offer ACCESS_PLATFORM, so it would "
                                                              "bypass the IOMMU, while buffers are given by IOVA");
@@ -109,6 +110,7 @@ public:
         features_ = *f;
         return *f;
     }
+    uint64_t offered() const override { return offered_; }
     transport::Result<transport::DeviceInfo> device_info() override {
         auto c = d_.read_net_config();
         if (!c) {
@@ -388,6 +390,7 @@ private:
     dma::LocalDma control_dma_;
     TransportOptions opts_;
     uint64_t features_ = 0;
+    uint64_t offered_ = 0;
     uint8_t generation_ = 0;
     bool attached_ = false;
     bool live_ = false;    // DRIVER_OK given since the last (re)negotiation

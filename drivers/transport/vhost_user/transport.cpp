@@ -70,6 +70,7 @@ public:
         }
         return *got;
     }
+    uint64_t offered() const override { return dev_.offered_features(); }
 
     transport::Result<transport::DeviceInfo> device_info() override {
         auto pairs = dev_.queue_pairs();

@@ -322,7 +322,8 @@ public:
 
     // The device side: in client mode when our port is the server.
     int start_vhost(rte_mempool *mp) {
-        const std::string args = "iface=" + sock_ + ",queues=" + std::to_string(queues_) + (server_ ? ",client=1" : "");
+        const std::string args = "iface=" + sock_ + ",queues=" + std::to_string(queues_) + (server_ ? ",client=1" : "") +
+                                 (vhost_args.empty() ? "" : "," + vhost_args);
         if (int rc = rte_vdev_init(vhost_name_.c_str(), args.c_str()); rc != 0) {
             return rc;
         }
@@ -385,6 +386,7 @@ public:
 
     uint16_t vhost = RTE_MAX_ETHPORTS;
     uint16_t vpmd = RTE_MAX_ETHPORTS;
+    std::string vhost_args; // appended to net_vhost's devargs (tso=1 ...)
     const std::string &socket() const { return sock_; }
 
 private:
