@@ -277,6 +277,9 @@ uint64_t offload_features(const Adapter &ad, const rte_eth_conf &conf) {
     return f;
 }
 
+// The longest frame an MTU lets in: the Ethernet header and one VLAN tag on top.
+uint32_t max_frame_of(uint16_t mtu) { return uint32_t(mtu) + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN; }
+
 // What each queue's burst does with offloads, from the configuration and what was
 // negotiated (at start: the features hold until the port is configured again).
 void apply_offloads(Adapter &ad) {
@@ -287,9 +290,11 @@ void apply_offloads(Adapter &ad) {
         with_rxq(ad, dev->data->rx_queues[i], [&](auto *q) {
             q->offload = (f & net::feature::guest_csum) != 0;
             q->lro = (rx & RTE_ETH_RX_OFFLOAD_TCP_LRO) && (f & (net::feature::guest_tso4 | net::feature::guest_tso6));
+            q->vlan_strip = rx & RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+            q->max_frame = max_frame_of(dev->data->mtu);
         });
     }
-    uint64_t mask = 0;
+    uint64_t mask = (tx & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) ? RTE_MBUF_F_TX_VLAN : 0;
     if ((tx & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) && (f & net::feature::csum)) {
         mask |= RTE_MBUF_F_TX_L4_MASK;
     }
@@ -438,6 +443,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
     const uint64_t offered = ad.port->offered();
     info->rx_offload_capa = ad.port->mrg() ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
     info->rx_offload_capa |= ad.cq ? RTE_ETH_RX_OFFLOAD_VLAN_FILTER : 0;
+    info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
     if (offered & net::feature::guest_csum) {
         info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
         if (ad.port->mrg() && (offered & (net::feature::guest_tso4 | net::feature::guest_tso6))) {
@@ -445,7 +451,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
             info->max_lro_pkt_size = max_lro_pktlen;
         }
     }
-    info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
     if (offered & net::feature::csum) {
         info->tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
         if (offered & (net::feature::host_tso4 | net::feature::host_tso6)) {
@@ -570,6 +576,31 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu) {
         return -EINVAL;
     }
     ad.mtu = mtu;
+    // Started queues take it at once (a plain store the next burst reads).
+    for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+        if (auto *q = dev->data->rx_queues[i]) {
+            with_rxq(ad, q, [&](auto *rq) { rq->max_frame = max_frame_of(mtu); });
+        }
+    }
+    return 0;
+}
+
+// VLAN stripping is done in software; ethdev has updated rxmode.offloads already.
+int vlan_offload_set(rte_eth_dev *dev, int mask) {
+    Adapter &ad = *adapter_of(dev);
+    if (mask & RTE_ETH_VLAN_STRIP_MASK) {
+        const bool on = dev->data->dev_conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+        for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
+            if (auto *q = dev->data->rx_queues[i]) {
+                with_rxq(ad, q, [&](auto *rq) { rq->vlan_strip = on; });
+            }
+        }
+    }
+    if ((mask & RTE_ETH_VLAN_FILTER_MASK) && !ad.cq &&
+        (dev->data->dev_conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_VLAN_FILTER)) {
+        log(RTE_LOG_ERR, "%s: VLAN filtering needs the control queue (cq=1)", ad.name.c_str());
+        return -ENOTSUP;
+    }
     return 0;
 }
 
@@ -612,6 +643,7 @@ int stats_reset(rte_eth_dev *dev) {
         if (auto *q = static_cast<QueueBase *>(dev->data->rx_queues[i])) {
             q->stats = QueueStats{};
             q->offload_errors = 0;
+            q->oversize = 0;
         }
     }
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
@@ -675,6 +707,10 @@ void each_xstat(rte_eth_dev *dev, F &&fn) {
         fn(name, stale_lens);
         snprintf(name, sizeof(name), "%s_q%u_offload_errors", dir, i);
         fn(name, q->offload_errors);
+        if (dir[0] == 'r') {
+            snprintf(name, sizeof(name), "%s_q%u_oversize", dir, i);
+            fn(name, q->oversize);
+        }
     };
     each_queue_health(dev, queue);
     fn("cq_commands_ok", ad.cq ? ad.cq->mediator().commands_ok() : 0);
@@ -687,7 +723,7 @@ void each_xstat(rte_eth_dev *dev, F &&fn) {
 int xstats_count(rte_eth_dev *dev) {
     int n = device_xstats;
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
-        n += dev->data->rx_queues[i] ? per_queue_xstats : 0;
+        n += dev->data->rx_queues[i] ? per_queue_xstats + 1 : 0; // + oversize
     }
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
         n += dev->data->tx_queues[i] ? per_queue_xstats : 0;
@@ -739,6 +775,7 @@ const eth_dev_ops vpmd_ops = [] {
     o.mac_addr_remove = mac_addr_remove;
     o.vlan_filter_set = vlan_filter_set;
     o.mtu_set = mtu_set;
+    o.vlan_offload_set = vlan_offload_set;
     o.stats_get = stats_get;
     o.stats_reset = stats_reset;
     o.xstats_get = xstats_get;

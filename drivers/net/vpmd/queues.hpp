@@ -2,6 +2,7 @@
 // the gate that lets the control path take a queue away from the data path safely.
 #pragma once
 
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -102,6 +103,7 @@ struct QueueBase {
     // rx: offload headers that did not fit their frame; tx: offload requests the frame could
     // not carry. Both dropped, and counted in stats.errors too.
     uint64_t offload_errors = 0;
+    uint64_t oversize = 0; // rx: frames above the MTU, dropped (also in errors)
     bool broken_reported = false; // the watcher logged this queue's break (control path only)
 };
 
@@ -118,6 +120,9 @@ struct RxQueue : QueueBase {
     // GUEST_CSUM negotiated: headers may carry checksum and GSO information (offload.hpp).
     bool offload = false;
     bool lro = false; // GUEST_TSO4/6 negotiated
+    bool vlan_strip = false; // RTE_ETH_RX_OFFLOAD_VLAN_STRIP, in software
+    // Longest frame taken (MTU + Ethernet header + one VLAN tag); LRO packets are exempt.
+    uint32_t max_frame = RTE_ETHER_MAX_VLAN_FRAME_LEN;
 };
 
 template <ring::DriverQueue Ring>

@@ -164,10 +164,19 @@ inline bool rx_emit(RxQueue<Ring> *q, rte_mbuf *m, bool filtering, rte_mbuf **ou
     if (q->offload && !rx_offload(q, m)) [[unlikely]] {
         return false;
     }
+    if (m->pkt_len > q->max_frame && !(m->ol_flags & RTE_MBUF_F_RX_LRO)) [[unlikely]] {
+        ++q->oversize;
+        ++q->stats.errors;
+        rte_pktmbuf_free(m);
+        return false;
+    }
     if (filtering && !filter_accept(*q->filter, m)) {
         ++q->stats.dropped;
         rte_pktmbuf_free(m);
         return false;
+    }
+    if (q->vlan_strip) {
+        rte_vlan_strip(m); // sets vlan_tci and RX_VLAN | RX_VLAN_STRIPPED when tagged
     }
     ++q->stats.packets;
     q->stats.bytes += m->pkt_len;
@@ -335,7 +344,7 @@ inline bool tx_can_push(const rte_mbuf *m, uint64_t ol_mask) {
 template <class Ring>
 inline bool tx_offload_hdr(TxQueue<Ring> *q, const rte_mbuf *m, uint8_t *dst) {
     net::TxRequest r;
-    const uint64_t f = m->ol_flags & q->ol_mask;
+    const uint64_t f = m->ol_flags & q->ol_mask & ~RTE_MBUF_F_TX_VLAN;
     const uint64_t l4 = f & RTE_MBUF_F_TX_L4_MASK;
     r.csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM   ? net::TxRequest::L4::tcp
              : l4 == RTE_MBUF_F_TX_UDP_CKSUM ? net::TxRequest::L4::udp
@@ -364,6 +373,15 @@ enum class SlowTx { added, full, dropped };
 // pushed in front when possible), then one segment per mbuf segment.
 template <class Ring, dma::AddrMode Mode>
 SlowTx tx_add_slow(TxQueue<Ring> *q, rte_mbuf *m) {
+    if (m->ol_flags & q->ol_mask & RTE_MBUF_F_TX_VLAN) {
+        // In software, as the device has no VLAN offload: the tag goes in front of the
+        // data, and offsets of offloads behind it move with it.
+        if (rte_vlan_insert(&m) != 0) [[unlikely]] {
+            ++q->offload_errors;
+            return SlowTx::dropped; // shared or indirect mbuf, or no headroom for the tag
+        }
+        m->l2_len += RTE_VLAN_HLEN;
+    }
     const bool push = RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && rte_pktmbuf_headroom(m) >= net_hdr_size;
     const uint32_t nsegs = m->nb_segs + (push ? 0u : 1u);
     const bool indirect = q->indirect && nsegs <= tx_max_indirect;
@@ -373,7 +391,7 @@ SlowTx tx_add_slow(TxQueue<Ring> *q, rte_mbuf *m) {
     ring::Segment segs[step_max];
     uint16_t n = 0;
     const rte_mbuf *seg = m;
-    const bool offload = (m->ol_flags & q->ol_mask) != 0;
+    const bool offload = (m->ol_flags & q->ol_mask & ~RTE_MBUF_F_TX_VLAN) != 0;
     uint8_t *hdr = push ? rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size
                         : q->hdr_va + size_t(q->ring.next_id()) * tx_hdr_slot;
     if (offload) {

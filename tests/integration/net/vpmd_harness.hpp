@@ -62,6 +62,12 @@ inline int configure_port(uint16_t port, uint16_t queues, rte_mempool *mp, uint1
     rte_eth_conf conf{};
     conf.rxmode.offloads = rx_off;
     conf.txmode.offloads = tx_off;
+    // Jumbo frames where the port takes them: net_vpmd drops frames above its MTU.
+    rte_eth_dev_info info{};
+    if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
+        return rc;
+    }
+    conf.rxmode.mtu = std::min<uint16_t>(info.max_mtu, 9000);
     if (int rc = rte_eth_dev_configure(port, queues, queues, &conf); rc != 0) {
         return rc;
     }
