@@ -32,6 +32,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) Stream {
     rte_ether_addr src{};   // the tx port's MAC
     rte_ether_addr dst{};   // the tx port's peer (--eth-peer)
     uint32_t flow = 0;      // flowgen: next flow
+    bool rx_csum = false;   // csum: the rx port reports L4 checksum state in ol_flags
+    bool tx_csum = false;   // csum: the tx port's device fills in L4 checksums
     uint16_t seg_len[max_tx_segments]{};
     alignas(8) uint8_t hdr[udp_headers_len]{}; // txonly/flowgen: Ethernet + IPv4 + UDP template
 };

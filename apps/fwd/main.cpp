@@ -205,6 +205,8 @@ private:
         s->pool = pool_;
         s->src = tx.mac;
         s->dst = peer_of(tx.id);
+        s->rx_csum = rx.rx_csum;
+        s->tx_csum = tx.tx_csum;
         prepare_udp_stream(*s, o_.txpkts);
         char label[96];
         std::snprintf(label, sizeof(label), "p%uq%u->p%uq%u %.*s", rx.id, q, tx.id, q, int(e->name.size()),

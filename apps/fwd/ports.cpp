@@ -114,6 +114,17 @@ Status configure_and_start(Port &p, const FwdOptions &o, rte_mempool *pool) {
             conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
         }
     }
+    if (o.forward_mode == "csum" && p.role == PortRole::forward) {
+        constexpr uint64_t rx_ck = RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+        constexpr uint64_t tx_ck = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+        p.rx_csum = (info.rx_offload_capa & rx_ck) == rx_ck;
+        p.tx_csum = (info.tx_offload_capa & tx_ck) == tx_ck;
+        conf.rxmode.offloads |= p.rx_csum ? rx_ck : 0;
+        conf.txmode.offloads |= p.tx_csum ? tx_ck : 0;
+        std::printf("vpmd-fwd: port %u (%s): TCP/UDP checksums: rx %s, tx %s\n", p.id, p.name.c_str(),
+                    p.rx_csum ? "state from the driver" : "checked in software",
+                    p.tx_csum ? "offloaded" : "in software");
+    }
     if (int rc = rte_eth_dev_configure(p.id, p.rxq, p.txq, &conf); rc != 0) {
         return unexpected(err("port " + std::to_string(p.id) + " (" + p.name + "): configure", rc));
     }

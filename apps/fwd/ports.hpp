@@ -32,6 +32,10 @@ struct Port {
     uint16_t rxd = 0; // as configured (after the driver's adjustment)
     uint16_t txd = 0;
     bool started = false;
+    // csum mode, where the driver offers them (forwarding ports only): the driver reports
+    // the L4 checksum state of what it receives, the device fills in what is sent.
+    bool rx_csum = false;
+    bool tx_csum = false;
 };
 
 // mbufs the pool needs for these ports' rings, lcores' caches and bursts in flight.

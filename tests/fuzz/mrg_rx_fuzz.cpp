@@ -8,11 +8,16 @@
 // in the making never spans more buffers than the ring holds; malformed headers are
 // counted, not delivered; and once the queue is drained as a stop does,
 // every mbuf is back in the pool (with ASan: none freed twice).
+// With checksum/GSO offloads on (the input's first byte says), the first buffer also gets
+// frame bytes from the input, so the header's csum_start/csum_offset/gso fields meet
+// frames of every shape in rx_offload (offload.hpp's checks, the software checksum over
+// the chain): what is delivered keeps its length, LRO packets carry a segment size.
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -42,7 +47,7 @@ void write_header(rte_mbuf *m, uint16_t num_buffers, vpmd::fuzz::Input &in) {
     std::memcpy(static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM - net::net_hdr_size, &h, sizeof(h));
 }
 
-void check_packet(const rte_mbuf *p) {
+void check_packet(const rte_mbuf *p, bool offload) {
     uint32_t sum = 0;
     uint16_t segs = 0;
     for (const rte_mbuf *s = p; s != nullptr; s = s->next) {
@@ -55,6 +60,9 @@ void check_packet(const rte_mbuf *p) {
     const auto *h = reinterpret_cast<const net::NetHdr *>(static_cast<const uint8_t *>(p->buf_addr) +
                                                          RTE_PKTMBUF_HEADROOM - net::net_hdr_size);
     FUZZ_REQUIRE(h->num_buffers == segs);
+    // A checksum the driver may have finished lies within the first segment.
+    FUZZ_REQUIRE(!offload || !(h->flags & net::hdr_flag::needs_csum) ||
+                 uint32_t(h->csum_start) + h->csum_offset + 2 <= p->data_len);
 }
 
 void drain(Queue &q) { // as the PMD's stop does with a packet still incomplete
@@ -90,6 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     q.size = queue_size;
     q.filter = &open_filter;
     const bool filtering = false;
+    const uint8_t mode = in.byte();
+    q.offload = mode & 1;
+    q.lro = mode & 2;
+    q.max_frame = UINT32_MAX; // MTU drops are not what this target is about
     uint64_t delivered = 0, errors_seen = 0;
     for (uint16_t step = 0; step < max_steps && !in.empty(); ++step) {
         rte_mbuf *m = rte_pktmbuf_alloc(pool);
@@ -101,13 +113,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (q.mrg_left == 0) {
             const uint16_t nb = (kind & 0x40) ? in.u16() : uint16_t(in.byte() % 8);
             write_header(m, nb, in);
+            if (q.offload) { // the frame's first bytes, where the headers are parsed
+                uint8_t frame[96];
+                const size_t n = std::min<size_t>({sizeof(frame), len > net::net_hdr_size ? len - net::net_hdr_size : 0,
+                                                   size_t(in.byte())});
+                in.bytes(frame, n);
+                std::memcpy(static_cast<uint8_t *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, frame, n);
+            }
         }
         rte_mbuf *out[1];
         uint16_t k = 0;
         pmd::rx_deliver_mrg(&q, m, len, out, k, filtering);
         FUZZ_REQUIRE(k <= 1);
         if (k == 1) {
-            check_packet(out[0]);
+            check_packet(out[0], q.offload);
+            FUZZ_REQUIRE(!(out[0]->ol_flags & RTE_MBUF_F_RX_LRO) || (q.lro && out[0]->tso_segsz != 0));
             ++delivered;
             rte_pktmbuf_free(out[0]);
         }

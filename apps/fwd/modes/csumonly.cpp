@@ -1,6 +1,8 @@
 // csum: rewrite MACs as mac mode does, check the IPv4 header and TCP/UDP checksums of
-// IPv4 and IPv6 packets (one VLAN tag allowed), count the bad ones and recompute them in
-// software, then forward (testpmd's csumonly.c with software checksums, its default).
+// IPv4 and IPv6 packets (one VLAN tag allowed), count the bad ones and recompute them,
+// then forward (testpmd's csumonly.c). Where the ports offer checksum offloads, the rx
+// driver's verdict (ol_flags) replaces the software check and the tx device fills in the
+// L4 checksum (the field gets the pseudo-header sum and the mbuf the request).
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -26,6 +28,32 @@ L4 l4_of(uint8_t proto, uint32_t off) {
         return L4{off, off + uint32_t(offsetof(rte_tcp_hdr, cksum)), false};
     }
     return L4{};
+}
+
+// Whether the L4 checksum needs checking in software, or what the driver already said:
+// GOOD verified, NONE intact data with the field not filled in (nothing to count).
+enum class Verdict { check, good, bad };
+Verdict rx_verdict(const Stream &s, const rte_mbuf *m) {
+    if (!s.rx_csum) {
+        return Verdict::check;
+    }
+    switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+    case RTE_MBUF_F_RX_L4_CKSUM_NONE: return Verdict::good;
+    case RTE_MBUF_F_RX_L4_CKSUM_BAD: return Verdict::bad;
+    default: return Verdict::check;
+    }
+}
+
+// Hands the L4 checksum to the tx device: pseudo-header sum in the field, the request in
+// the mbuf.
+void request_l4(rte_mbuf *m, uint16_t *ck, uint16_t phdr, bool udp, bool v6, uint32_t l2, uint32_t l3) {
+    *ck = phdr;
+    m->ol_flags = (m->ol_flags & ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6)) |
+                  (udp ? RTE_MBUF_F_TX_UDP_CKSUM : RTE_MBUF_F_TX_TCP_CKSUM) |
+                  (v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
+    m->l2_len = l2;
+    m->l3_len = l3;
 }
 
 // Returns false for packets too short or malformed to handle (forwarded untouched).
@@ -68,12 +96,18 @@ bool fix_checksums(Stream &s, rte_mbuf *m) noexcept {
         }
         if (l4.off != 0 && len >= l4.cksum + 2) {
             auto *ck = rte_pktmbuf_mtod_offset(m, uint16_t *, l4.cksum);
+            const Verdict v = rx_verdict(s, m);
             // UDP over IPv4 may carry no checksum (0): nothing to check.
-            if (!(l4.udp && *ck == 0)) {
+            if (v == Verdict::check && !(l4.udp && *ck == 0)) {
                 bad |= rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, uint16_t(l4.off)) != 0;
             }
-            *ck = 0;
-            *ck = rte_ipv4_udptcp_cksum_mbuf(m, ip, uint16_t(l4.off));
+            bad |= v == Verdict::bad;
+            if (s.tx_csum) {
+                request_l4(m, ck, rte_ipv4_phdr_cksum(ip, 0), l4.udp, false, off, ihl);
+            } else {
+                *ck = 0;
+                *ck = rte_ipv4_udptcp_cksum_mbuf(m, ip, uint16_t(l4.off));
+            }
         }
     } else if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
         if (len < off + sizeof(rte_ipv6_hdr)) {
@@ -86,9 +120,17 @@ bool fix_checksums(Stream &s, rte_mbuf *m) noexcept {
         l4 = l4_of(ip6->proto, off + sizeof(rte_ipv6_hdr)); // no extension headers
         if (l4.off != 0 && len >= l4.cksum + 2) {
             auto *ck = rte_pktmbuf_mtod_offset(m, uint16_t *, l4.cksum);
-            bad |= rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, uint16_t(l4.off)) != 0;
-            *ck = 0;
-            *ck = rte_ipv6_udptcp_cksum_mbuf(m, ip6, uint16_t(l4.off));
+            const Verdict v = rx_verdict(s, m);
+            if (v == Verdict::check) {
+                bad |= rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, uint16_t(l4.off)) != 0;
+            }
+            bad |= v == Verdict::bad;
+            if (s.tx_csum) {
+                request_l4(m, ck, rte_ipv6_phdr_cksum(ip6, 0), l4.udp, true, off, sizeof(rte_ipv6_hdr));
+            } else {
+                *ck = 0;
+                *ck = rte_ipv6_udptcp_cksum_mbuf(m, ip6, uint16_t(l4.off));
+            }
         }
     }
     if (bad) {

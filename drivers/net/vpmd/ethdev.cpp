@@ -462,7 +462,11 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info) {
     info->tx_queue_offload_capa = 0;
     const uint16_t align = ad.packed() ? 1 : 16;
     info->rx_desc_lim = rte_eth_desc_lim{32768, 16, align, 0, 0};
-    info->tx_desc_lim = rte_eth_desc_lim{32768, 16, align, 0, 0};
+    // Segments of one tx packet: an indirect table (or the ring's step) less the header's.
+    const uint16_t segs = uint16_t(ad.port->ring_features() & ring::feature::indirect_desc
+                                       ? tx_max_indirect - 1
+                                       : std::min<uint32_t>(step_max, ad.args.queue_size) - 1);
+    info->tx_desc_lim = rte_eth_desc_lim{32768, 16, align, segs, segs};
     info->default_rxportconf.ring_size = uint16_t(ad.args.queue_size);
     info->default_txportconf.ring_size = uint16_t(ad.args.queue_size);
     info->default_rxportconf.burst_size = 32;

@@ -284,6 +284,32 @@ def test_csum_pcap():
     for i in (2, 3, 6, 7):  # right checksums already, or not IP: only the MACs change
         assert out[i][12:] == frames[i][12:], "frame %d changed past the MACs" % i
 
+def test_csum_through_vpmd_offloaded():
+    # net_pcap -> csum -> net_vpmd (checksums left to the device: net_vhost fills them in)
+    # -> vhost echo -> net_vpmd (state from the driver) -> csum -> net_pcap. A wrong offload
+    # request leaves pseudo-header sums on the wire, which net_vpmd's side then counts.
+    pay = pattern(300, 5)
+    frames = [
+        ipv4_l4(17, pay, b"", bad_l4=True),
+        ipv4_l4(6, pay, b"", bad_l4=True),
+        ipv4_l4(6, pay, b""),
+        ipv4_l4(17, pay, b"", vlan=True),
+        ipv6_udp(pay, bad=True),
+        ipv6_udp(pay),
+        raw_frame(80, 9),
+    ]
+    bad = 3
+    assert sum(not checksums_ok(f) for f in frames) == bad
+    r, out = pcap_case("csum_vpmd", "csum", frames, ["--embedded"])
+    no_errors(r)
+    assert "(net_vpmd" in r.out and "rx state from the driver, tx offloaded" in r.out, r.out
+    assert r.port("net_pcap0")["bad_csum"] == bad
+    assert r.port("net_vpmd")["bad_csum"] == 0, "the device did not complete the checksums asked for"
+    assert len(out) == len(frames)
+    for i, (a, b) in enumerate(zip(frames, out)):
+        assert checksums_ok(b), "frame %d has a bad checksum" % i
+        assert len(b) == len(a)
+
 def test_rxonly_pcap():
     frames = [raw_frame(64 + i, i) for i in range(150)]
     r, out = pcap_case("rxonly", "rxonly", frames)

@@ -180,6 +180,7 @@ TEST_P(Offload, DevInfoOffersWhatTheDeviceDoes) {
     EXPECT_EQ(info.rx_offload_capa & (rx_csum | RTE_ETH_RX_OFFLOAD_TCP_LRO), rx_csum | RTE_ETH_RX_OFFLOAD_TCP_LRO);
     EXPECT_EQ(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM, 0u) << "virtio has no IPv4 checksum offload";
     EXPECT_GT(info.max_lro_pkt_size, 9728u);
+    EXPECT_EQ(info.tx_desc_lim.nb_seg_max, 31) << "an indirect table of 32, one for the header";
 }
 
 TEST_P(Offload, WithoutHostTsoThereIsNoTxTso) {
