@@ -97,7 +97,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Queue q{};
     q.size = queue_size;
     q.filter = &open_filter;
-    const bool filtering = false;
     const uint8_t mode = in.byte();
     q.offload = mode & 1;
     q.lro = mode & 2;
@@ -123,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         rte_mbuf *out[1];
         uint16_t k = 0;
-        pmd::rx_deliver_mrg(&q, m, len, out, k, filtering);
+        pmd::rx_deliver_mrg(&q, m, len, out, k, pmd::RxOpts::of(&q));
         FUZZ_REQUIRE(k <= 1);
         if (k == 1) {
             check_packet(out[0], q.offload);

@@ -129,8 +129,9 @@ inline uint32_t ptype_of(const net::FrameLayout &f) {
 
 // With GUEST_CSUM: what the device's header says about the packet, as ol_flags. A header
 // that does not fit its frame drops the packet (counted), never a read outside it.
+// Out of line: the burst loop stays small for ports without offloads.
 template <class Ring>
-inline bool rx_offload(RxQueue<Ring> *q, rte_mbuf *m) {
+[[gnu::noinline]] bool rx_offload(RxQueue<Ring> *q, rte_mbuf *m) {
     net::NetHdr h; // one read: the device may still be writing its memory
     std::memcpy(&h, rte_pktmbuf_mtod_offset(m, const uint8_t *, -int(net_hdr_size)), sizeof(h));
     if ((h.flags | h.gso_type) == 0) {
@@ -159,29 +160,71 @@ inline bool rx_offload(RxQueue<Ring> *q, rte_mbuf *m) {
     return true;
 }
 
-template <class Ring>
-inline bool rx_emit(RxQueue<Ring> *q, rte_mbuf *m, bool filtering, rte_mbuf **out, uint16_t &k) {
-    if (q->offload && !rx_offload(q, m)) [[unlikely]] {
-        return false;
+// What a burst does to each packet besides counting it, read from the queue once per
+// burst. `slow`: anything beyond the MTU check (filter, offloads, VLAN strip).
+struct RxOpts {
+    bool filtering = false;
+    bool offload = false;
+    bool vlan_strip = false;
+    bool slow = false;
+    uint32_t max_frame = UINT32_MAX;
+    template <class Q>
+    static RxOpts of(const Q *q) {
+        const bool filtering = q->filter->active || q->filter->vlan_active;
+        return RxOpts{filtering, q->offload, q->vlan_strip, filtering || q->offload || q->vlan_strip, q->max_frame};
     }
-    if (m->pkt_len > q->max_frame && !(m->ol_flags & RTE_MBUF_F_RX_LRO)) [[unlikely]] {
+};
+
+template <class Ring>
+inline bool rx_oversize(RxQueue<Ring> *q, rte_mbuf *m, const RxOpts &o) {
+    if (m->pkt_len > o.max_frame && !(m->ol_flags & RTE_MBUF_F_RX_LRO)) [[unlikely]] {
         ++q->oversize;
         ++q->stats.errors;
         rte_pktmbuf_free(m);
-        return false;
+        return true;
     }
-    if (filtering && !filter_accept(*q->filter, m)) {
-        ++q->stats.dropped;
-        rte_pktmbuf_free(m);
-        return false;
-    }
-    if (q->vlan_strip) {
-        rte_vlan_strip(m); // sets vlan_tci and RX_VLAN | RX_VLAN_STRIPPED when tagged
-    }
+    return false;
+}
+
+template <class Ring>
+inline void rx_count_out(RxQueue<Ring> *q, rte_mbuf *m, rte_mbuf **out, uint16_t &k) {
     ++q->stats.packets;
     q->stats.bytes += m->pkt_len;
     ++q->stats.hist[size_bin(m->pkt_len)];
     out[k++] = m;
+}
+
+// rx_emit for a port that filters, offloads or strips VLAN tags: out of line, so the
+// burst loop of a plain port stays as small as it was before these existed.
+template <class Ring>
+[[gnu::noinline]] bool rx_emit_slow(RxQueue<Ring> *q, rte_mbuf *m, const RxOpts &o, rte_mbuf **out, uint16_t &k) {
+    if (o.offload && !rx_offload(q, m)) {
+        return false;
+    }
+    if (rx_oversize(q, m, o)) {
+        return false;
+    }
+    if (o.filtering && !filter_accept(*q->filter, m)) {
+        ++q->stats.dropped;
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    if (o.vlan_strip) {
+        rte_vlan_strip(m); // after the filter, which reads the tag; sets vlan_tci and RX_VLAN(_STRIPPED)
+    }
+    rx_count_out(q, m, out, k);
+    return true;
+}
+
+template <class Ring>
+inline bool rx_emit(RxQueue<Ring> *q, rte_mbuf *m, const RxOpts &o, rte_mbuf **out, uint16_t &k) {
+    if (o.slow) [[unlikely]] {
+        return rx_emit_slow(q, m, o, out, k);
+    }
+    if (rx_oversize(q, m, o)) {
+        return false;
+    }
+    rx_count_out(q, m, out, k);
     return true;
 }
 
@@ -208,9 +251,9 @@ inline bool rx_first_buffer(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len) {
 
 // One buffer per packet: header + data in a single mbuf.
 template <class Ring>
-inline void rx_deliver(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf **out, uint16_t &k, bool filtering) {
+inline void rx_deliver(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf **out, uint16_t &k, const RxOpts &o) {
     if (rx_first_buffer(q, m, len)) {
-        rx_emit(q, m, filtering, out, k);
+        rx_emit(q, m, o, out, k);
     }
 }
 
@@ -218,7 +261,7 @@ inline void rx_deliver(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf **o
 // are chained behind it, possibly across bursts.
 template <class Ring>
 inline void rx_deliver_mrg(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf **out, uint16_t &k,
-                           bool filtering) {
+                           const RxOpts &o) {
     if (q->mrg_left == 0) {
         if (!rx_first_buffer(q, m, len)) [[unlikely]] {
             return;
@@ -231,7 +274,7 @@ inline void rx_deliver_mrg(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf
             return;
         }
         if (nbuf == 1) {
-            rx_emit(q, m, filtering, out, k);
+            rx_emit(q, m, o, out, k);
             return;
         }
         q->mrg_head = q->mrg_tail = m;
@@ -248,7 +291,7 @@ inline void rx_deliver_mrg(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf
     head->pkt_len += len;
     if (--q->mrg_left == 0) {
         q->mrg_head = q->mrg_tail = nullptr;
-        rx_emit(q, head, filtering, out, k);
+        rx_emit(q, head, o, out, k);
     }
 }
 
@@ -258,15 +301,15 @@ template <class Ring, dma::AddrMode Mode, bool Mrg>
     if (!q->gate.enter()) [[unlikely]] {
         return 0;
     }
-    const bool filtering = q->filter->active || q->filter->vlan_active;
+    const RxOpts o = RxOpts::of(q);
     // Each completion is checked by the ring and delivered in the same pass; a packet
     // needs at least one buffer, so `nb` buffers never yield more than `nb` packets.
     uint16_t n = 0;
     q->ring.collect_each(nb, [&](uint16_t, rte_mbuf *m, uint32_t len) {
         if constexpr (Mrg) {
-            rx_deliver_mrg(q, m, len, pkts, n, filtering);
+            rx_deliver_mrg(q, m, len, pkts, n, o);
         } else {
-            rx_deliver(q, m, len, pkts, n, filtering);
+            rx_deliver(q, m, len, pkts, n, o);
         }
     });
     rx_refill<Ring, Mode>(q);
@@ -438,10 +481,11 @@ template <class Ring, dma::AddrMode Mode>
     }
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
     bool full = false;
+    const uint64_t ol_mask = q->ol_mask;
     while (done < nb && !full) {
         // A run of simple packets, one descriptor each, goes in with one add_each.
         uint16_t run = 0;
-        while (done + run < nb && tx_can_push(pkts[done + run], q->ol_mask)) {
+        while (done + run < nb && tx_can_push(pkts[done + run], ol_mask)) {
             ++run;
         }
         if (run != 0) {

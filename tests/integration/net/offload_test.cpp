@@ -493,6 +493,15 @@ TEST_P(RxPath, ReceiveFilterFollowsTheControlQueue) {
     EXPECT_TRUE(same_frames(receive(p, {t101, t100, base}, 2), {t100, base}));
     ASSERT_EQ(rte_eth_dev_vlan_filter(p.vpmd, 100, 0), 0);
     EXPECT_TRUE(same_frames(receive(p, {t101}, 1), {t101})) << "no VLAN filtered once the table is empty";
+
+    // A new primary address (CTRL_MAC_ADDR_SET through the control queue): frames to it
+    // pass, to the old one no longer.
+    ASSERT_EQ(rte_eth_promiscuous_disable(p.vpmd), 0);
+    rte_ether_addr fresh = own;
+    fresh.addr_bytes[3] ^= 0x22;
+    ASSERT_EQ(rte_eth_dev_default_mac_addr_set(p.vpmd, &fresh), 0);
+    const Frame f_fresh = to(base, fresh);
+    EXPECT_TRUE(same_frames(receive(p, {f_own, f_fresh}, 1), {f_fresh})) << "new primary address";
 }
 
 INSTANTIATE_TEST_SUITE_P(Rings, RxPath,
