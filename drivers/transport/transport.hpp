@@ -166,6 +166,11 @@ public:
     virtual Status enable_queue(uint16_t index, bool enable) = 0;
     // The device stops the queue; it needs setup_queue() again to run.
     virtual Status stop_queue(uint16_t index) = 0;
+    // An fd that becomes readable when the device signals used buffers on queue `index`
+    // (interrupt mode; the ring's notification suppression decides whether it does). Valid
+    // until close(), across reconnects and before setup_queue(). -ENOTSUP where the
+    // transport has none.
+    virtual Result<int> interrupt_fd(uint16_t index) = 0;
 
     // ---- the device's control queue -----------------------------------------------------
     // Relays a control command (virtio-net class, command, data) that the mediated control

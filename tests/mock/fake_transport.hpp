@@ -161,6 +161,7 @@ public:
         s_->calls.push_back("stop " + std::to_string(index));
         return {};
     }
+    transport::Result<int> interrupt_fd(uint16_t) override { return transport::fail(-ENOTSUP, "fake: no interrupts"); }
     transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t>) override {
         s_->calls.push_back("command " + std::to_string(cls) + "." + std::to_string(cmd));
         return {};

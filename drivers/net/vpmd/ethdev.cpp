@@ -1,8 +1,12 @@
 // net_vpmd: the ethdev operations and the vdev driver (probe/remove). Control path only;
 // the burst functions live in rxtx.hpp.
+// rte_intr_instance_alloc and the interrupt-handle setters are experimental in DPDK 22.11.
+#define ALLOW_EXPERIMENTAL_API
 #include <ethdev_driver.h>
 #include <rte_ethdev.h>
+#include <rte_interrupts.h>
 #include <rte_malloc.h>
+#include <sys/eventfd.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -310,6 +314,74 @@ void apply_offloads(Adapter &ad) {
     }
 }
 
+// ---- rx interrupts ----------------------------------------------------------------------
+
+// rte_eth_dev_rx_intr_ctl_q reads the ethdev's interrupt handle: one eventfd per rx queue
+// (the transport's, stable until close), vector RXTX_OFFSET + i for queue i; EAL reads the
+// eventfd's counter when it fires.
+int setup_rx_interrupts(Adapter &ad, uint16_t nrx) {
+    rte_eth_dev *dev = ad.dev;
+    if (dev->intr_handle == nullptr) {
+        dev->intr_handle = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+        if (dev->intr_handle == nullptr) {
+            return -ENOMEM;
+        }
+    }
+    rte_intr_handle *h = dev->intr_handle;
+    for (uint16_t i = 0; i < nrx; ++i) {
+        auto fd = ad.port->transport().interrupt_fd(uint16_t(2 * i));
+        if (!fd) {
+            log(RTE_LOG_ERR, "%s: rx interrupts: %s", ad.name.c_str(), fd.error().what.c_str());
+            return fd.error().code;
+        }
+        if (rte_intr_efds_index_set(h, i, *fd) != 0) {
+            return -rte_errno;
+        }
+    }
+    rte_intr_vec_list_free(h);
+    if (rte_intr_nb_efd_set(h, nrx) != 0 || rte_intr_max_intr_set(h, nrx + 1) != 0 ||
+        rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 || rte_intr_efd_counter_size_set(h, sizeof(uint64_t)) != 0 ||
+        rte_intr_vec_list_alloc(h, "vpmd_rx_intr", nrx) != 0) {
+        return -rte_errno;
+    }
+    for (uint16_t i = 0; i < nrx; ++i) {
+        if (rte_intr_vec_list_index_set(h, i, RTE_INTR_VEC_RXTX_OFFSET + i) != 0) {
+            return -rte_errno;
+        }
+    }
+    return 0;
+}
+
+void free_rx_interrupts(rte_eth_dev *dev) {
+    if (dev->intr_handle != nullptr) {
+        rte_intr_vec_list_free(dev->intr_handle);
+        rte_intr_instance_free(dev->intr_handle);
+        dev->intr_handle = nullptr;
+    }
+}
+
+// Used-buffer notifications on: the device signals the queue's eventfd for what it
+// completes from now on. What it completed before is signalled here, so a sleeper that
+// enabled interrupts after its last empty poll does not sleep through it.
+int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t qid) {
+    Adapter &ad = *adapter_of(dev);
+    bool waiting = false;
+    with_rxq(ad, dev->data->rx_queues[qid], [&](auto *q) { waiting = q->ring.enable_interrupts(); });
+    if (waiting) {
+        const int fd = rte_intr_efds_index_get(dev->intr_handle, qid);
+        if (fd >= 0) {
+            (void)eventfd_write(fd, 1);
+        }
+    }
+    return 0;
+}
+
+int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t qid) {
+    Adapter &ad = *adapter_of(dev);
+    with_rxq(ad, dev->data->rx_queues[qid], [](auto *q) { q->ring.disable_interrupts(); });
+    return 0;
+}
+
 uint16_t max_pairs(const Adapter &ad) {
     const uint32_t dev = ad.port->device_pairs();
     return uint16_t(dev == 0 ? ad.args.queues : std::min<uint32_t>(ad.args.queues, dev));
@@ -347,6 +419,13 @@ int dev_configure(rte_eth_dev *dev) {
     }
     if (int rc = ad.port->set_offloads(offload_features(ad, conf)); rc != 0) {
         return rc;
+    }
+    if (conf.intr_conf.rxq) {
+        if (int rc = setup_rx_interrupts(ad, nrx); rc != 0) {
+            return rc;
+        }
+    } else {
+        free_rx_interrupts(dev);
     }
     if (ad.cq) {
         const uint16_t pairs = nrx;
@@ -422,6 +501,7 @@ int dev_close(rte_eth_dev *dev) {
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
         tx_queue_release(dev, i);
     }
+    free_rx_interrupts(dev);
     delete ad; // the control queue, then the port: its transport closes
     *static_cast<Adapter **>(dev->data->dev_private) = nullptr;
     return 0;
@@ -790,6 +870,8 @@ const eth_dev_ops vpmd_ops = [] {
     o.rx_queue_release = rx_queue_release;
     o.tx_queue_release = tx_queue_release;
     o.tx_done_cleanup = tx_done_cleanup;
+    o.rx_queue_intr_enable = rx_queue_intr_enable;
+    o.rx_queue_intr_disable = rx_queue_intr_disable;
     return o;
 }();
 

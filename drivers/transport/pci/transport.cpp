@@ -180,6 +180,10 @@ public:
         return d_.reset();
     }
 
+    transport::Result<int> interrupt_fd(uint16_t) override {
+        return transport::fail(-ENOTSUP, f_->address() + ": rx interrupts need MSI-X vectors over VFIO, which this "
+                                                          "transport does not set up yet");
+    }
     transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) override {
         if (!relayable(cls, cmd)) {
             return {}; // the device cannot take it: the PMD's own filter state is all there is

@@ -378,6 +378,16 @@ Status VhostUserDevice::ensure_eventfds(uint16_t index) {
     return {};
 }
 
+Result<int> VhostUserDevice::interrupt_fd(uint16_t index) {
+    if (auto st = check_queue(index); !st) {
+        return unexpected(st.error());
+    }
+    if (auto st = ensure_eventfds(index); !st) {
+        return unexpected(st.error());
+    }
+    return call_[index].get();
+}
+
 Status VhostUserDevice::setup_queue(const QueueSetup &q) {
     if (auto st = check_queue(q.index); !st || !valid_queue_size(q) || (q.packed && q.avail_base > packed_index_mask)) {
         return failed(Error{Errc::invalid_argument, Request::set_vring_num});

@@ -126,6 +126,9 @@ public:
     [[nodiscard]] int kick_fd(uint16_t index) const { return index < max_vrings ? kick_[index].get() : -1; }
     // The back-end signals used buffers here (interrupt mode); -1 before setup_queue().
     [[nodiscard]] int call_fd(uint16_t index) const { return index < max_vrings ? call_[index].get() : -1; }
+    // The call eventfd of vring `index`, made now if need be: the same fd is sent with
+    // every SET_VRING_CALL until close(), so an application's epoll set stays valid.
+    Result<int> interrupt_fd(uint16_t index);
 
     // ---- device status ----------------------------------------------------------------
     // SET_STATUS / GET_STATUS: not_supported unless STATUS was negotiated.

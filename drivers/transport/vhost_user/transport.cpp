@@ -128,6 +128,13 @@ public:
         n.queue_index = index;
         return n;
     }
+    transport::Result<int> interrupt_fd(uint16_t index) override {
+        auto fd = dev_.interrupt_fd(index);
+        if (!fd) {
+            return seam_error(fd.error());
+        }
+        return *fd;
+    }
     transport::Status enable_queue(uint16_t index, bool enable) override {
         if (auto st = dev_.enable_queue(index, enable); !st) {
             return seam_error(st.error());
