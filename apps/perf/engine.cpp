@@ -22,8 +22,7 @@ using namespace detail;
 std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const std::vector<Driver> &drivers,
                                     const Timing &t) {
     std::vector<Pair> pairs(drivers.size());
-    std::vector<uint8_t> tmpl(s.size);
-    build_template(tmpl.data(), s.size);
+    const Template tmpl = make_template(s);
     bool up = true;
     for (size_t i = 0; i < pairs.size() && up; ++i) {
         Pair &p = pairs[i];

@@ -43,14 +43,53 @@ constexpr auto link_wait = 10s;
 // ---- frames ---------------------------------------------------------------------------
 
 // Writes the header of a frame copied from the template into its first segment.
-inline void stamp(rte_mbuf *head, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
-    const PerfHdr h = make_hdr(tmpl.data(), len, seq, tsc);
-    rte_memcpy(rte_pktmbuf_mtod_offset(head, uint8_t *, perf_off), &h, sizeof(h));
+// What the driver side asks of the device for each packet it sends (offload scenarios).
+struct TxRequest {
+    uint64_t ol_flags = 0;
+    uint16_t tso_segsz = 0;
+    void apply(rte_mbuf *m) const {
+        m->ol_flags |= ol_flags;
+        m->l2_len = eth_hdr_len;
+        m->l3_len = ipv4_hdr_len;
+        m->l4_len = tcp_hdr_len;
+        m->tso_segsz = tso_segsz;
+    }
+};
+
+// The frame every packet of a scenario is copied from, and where its PerfHdr sits.
+struct Template {
+    std::vector<uint8_t> bytes;
+    FrameFormat fmt;
+    TxRequest tx;         // what the driver asks for (none: plain frames)
+    uint64_t expect_rx = 0; // ol_flags the device must see on what the driver sent
+};
+
+inline Template make_template(const Scenario &s) {
+    Template t;
+    t.bytes.resize(std::max<uint32_t>(s.size, min_frame)); // sizes below are refused earlier
+    if (s.offload == Offload::none) {
+        build_template(t.bytes.data(), s.size);
+        return t;
+    }
+    const bool tso = s.offload == Offload::tso;
+    build_tcp_template(t.bytes.data(), s.size, tso);
+    t.fmt = FrameFormat{tcp_perf_off};
+    t.tx.ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | (tso ? RTE_MBUF_F_TX_TCP_SEG : 0);
+    t.tx.tso_segsz = tso ? tso_mss : 0;
+    // net_vhost with rx checksum offload on: NEEDS_CSUM arrives as L4_CKSUM_NONE, a GSO
+    // request as LRO (DPDK vhost's compliant offload flags).
+    t.expect_rx = tso ? RTE_MBUF_F_RX_LRO : RTE_MBUF_F_RX_L4_CKSUM_NONE;
+    return t;
+}
+
+inline void stamp(rte_mbuf *head, const Template &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
+    const PerfHdr h = make_hdr(tmpl.bytes.data(), len, seq, tsc, tmpl.fmt);
+    rte_memcpy(rte_pktmbuf_mtod_offset(head, uint8_t *, tmpl.fmt.hdr_off), &h, sizeof(h));
 }
 
 // Copies the template into a fresh mbuf (a chain for frames beyond one buffer) and puts
 // the header in; nullptr when the pool is dry.
-inline rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
+inline rte_mbuf *make_packet(rte_mempool *mp, const Template &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
     rte_mbuf *head = nullptr, *tail = nullptr;
     uint32_t off = 0;
     while (off < len) {
@@ -60,7 +99,7 @@ inline rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, 
             return nullptr;
         }
         const uint16_t n = uint16_t(std::min<uint32_t>(rte_pktmbuf_tailroom(m), len - off));
-        rte_memcpy(rte_pktmbuf_append(m, n), tmpl.data() + off, n);
+        rte_memcpy(rte_pktmbuf_append(m, n), tmpl.bytes.data() + off, n);
         off += n;
         if (head == nullptr) {
             head = tail = m;
@@ -79,13 +118,13 @@ inline rte_mbuf *make_packet(rte_mempool *mp, const std::vector<uint8_t> &tmpl, 
 // burst); returns how many the pool gave. Frames that fit one buffer take the pool's
 // bulk path: per packet that is a template copy and a header, which keeps the packet
 // source (the device in rxonly) from setting the pace with its own allocations.
-inline uint16_t make_burst(rte_mempool *mp, const std::vector<uint8_t> &tmpl, uint32_t len, uint64_t seq, rte_mbuf **out,
+inline uint16_t make_burst(rte_mempool *mp, const Template &tmpl, uint32_t len, uint64_t seq, rte_mbuf **out,
                     uint16_t n) {
     const uint64_t tsc = rte_rdtsc();
     const bool one_buffer = len + RTE_PKTMBUF_HEADROOM <= uint32_t(rte_pktmbuf_data_room_size(mp));
     if (one_buffer && rte_pktmbuf_alloc_bulk(mp, out, n) == 0) {
         for (uint16_t i = 0; i < n; ++i) {
-            rte_memcpy(rte_pktmbuf_append(out[i], uint16_t(len)), tmpl.data(), len);
+            rte_memcpy(rte_pktmbuf_append(out[i], uint16_t(len)), tmpl.bytes.data(), len);
             stamp(out[i], tmpl, len, seq + i, tsc);
         }
         return n;
@@ -144,11 +183,15 @@ struct SeqCheck {
 struct Verify {
     uint64_t lost = 0, reordered = 0, corrupted = 0;
     std::vector<uint8_t> scratch;
+    FrameFormat fmt;
+    uint64_t expect_ol = 0; // ol_flags every frame must carry (the device side of an offload scenario)
     // Returns the header when the frame is intact. A corrupted frame still arrived: it
     // takes the next expected number (its own cannot be trusted), so it is not also lost.
+    // A frame without the offload it was sent with counts as corrupted too.
     bool check(const rte_mbuf *m, SeqCheck &seq, PerfHdr &h) {
         const uint8_t *f = frame_bytes(m, scratch);
-        if (f == nullptr || check_frame(f, m->pkt_len, h) != Check::ok) {
+        if (f == nullptr || check_frame(f, m->pkt_len, h, fmt) != Check::ok ||
+            (m->ol_flags & expect_ol) != expect_ol) {
             ++corrupted;
             seq.see(seq.expected, lost, reordered);
             return false;
@@ -166,7 +209,7 @@ struct DeviceLoop {
     Direction dir = Direction::loopback;
     uint32_t size = 64;
     rte_mempool *mp = nullptr;
-    const std::vector<uint8_t> *tmpl = nullptr;
+    const Template *tmpl = nullptr;
     uint64_t corrupt_every = 0;
     Verify verify; // sink: what the driver sent
     uint64_t handled = 0;
@@ -218,7 +261,7 @@ struct DeviceLoop {
         }
         return changed;
     }
-    static void flip(rte_mbuf *m) { rte_pktmbuf_mtod(m, uint8_t *)[fill_off] ^= 0x5a; }
+    void flip(rte_mbuf *m) const { rte_pktmbuf_mtod(m, uint8_t *)[tmpl->fmt.fill()] ^= 0x5a; }
 
     // Builds every queue's source frames (rxonly); false when the pool is short.
     bool prepare_source() {
@@ -274,7 +317,13 @@ struct DeviceLoop {
                 if (!flush(q, p)) {
                     break; // the driver's rx ring is full: never drop, retry
                 }
-                work += send_new(q, p, rte_eth_rx_burst(port, q, p.pkts, dev_burst));
+                const uint16_t n = rte_eth_rx_burst(port, q, p.pkts, dev_burst);
+                if (verify.expect_ol != 0) { // offload scenarios: the request must have arrived
+                    for (uint16_t i = 0; i < n; ++i) {
+                        verify.corrupted += (p.pkts[i]->ol_flags & verify.expect_ol) != verify.expect_ol;
+                    }
+                }
+                work += send_new(q, p, n);
                 break;
             }
             case Direction::txonly: {
@@ -318,7 +367,7 @@ struct DriverLoop {
     uint16_t burst = 32;
     uint32_t size = 64;
     rte_mempool *mp = nullptr;
-    const std::vector<uint8_t> *tmpl = nullptr;
+    const Template *tmpl = nullptr;
     DeviceLoop *inline_device = nullptr; // single-thread mode: step the device here
 
     Verify verify;
@@ -336,6 +385,11 @@ struct DriverLoop {
         }
         rte_mbuf *pkts[512];
         const uint16_t built = make_burst(mp, *tmpl, size, tx_seq[q], pkts, k);
+        if (tmpl->tx.ol_flags != 0) {
+            for (uint16_t i = 0; i < built; ++i) {
+                tmpl->tx.apply(pkts[i]);
+            }
+        }
         const uint16_t sent = built ? rte_eth_tx_burst(port, q, pkts, built) : 0;
         rte_pktmbuf_free_bulk(pkts + sent, built - sent); // their numbers are reused
         tx_seq[q] += sent;
@@ -448,12 +502,19 @@ struct DeviceSwitch {
 
 // ---- ports ----------------------------------------------------------------------------
 
-inline int configure(uint16_t port, uint16_t queues, rte_mempool *mp, uint16_t ring, uint32_t frame) {
+// `rx_off`/`tx_off`: offloads the scenario needs; -ENOTSUP when the port lacks one.
+inline int configure(uint16_t port, uint16_t queues, rte_mempool *mp, uint16_t ring, uint32_t frame,
+                     uint64_t rx_off = 0, uint64_t tx_off = 0) {
     rte_eth_conf conf{};
     rte_eth_dev_info info{};
     if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
         return rc;
     }
+    if ((info.rx_offload_capa & rx_off) != rx_off || (info.tx_offload_capa & tx_off) != tx_off) {
+        return -ENOTSUP;
+    }
+    conf.rxmode.offloads = rx_off;
+    conf.txmode.offloads = tx_off;
     if (frame > RTE_ETHER_MAX_LEN) {
         conf.rxmode.mtu = frame - RTE_ETHER_HDR_LEN;
         conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
@@ -525,9 +586,14 @@ struct Pair {
 // The pair's device: a net_vhost port listening on its socket (again, after a restart).
 inline bool start_device(const EngineContext &ctx, const Scenario &s, Pair &p) {
     unlink(p.sock.c_str());
-    if (rte_vdev_init(p.vhost.c_str(), ("iface=" + p.sock + ",queues=" + std::to_string(s.queues)).c_str()) != 0 ||
+    // Offload scenarios: TSO needs net_vhost's tso=1; with its rx checksum offload on, the
+    // device reports what the driver asked for instead of finishing checksums itself.
+    const std::string args = "iface=" + p.sock + ",queues=" + std::to_string(s.queues) +
+                             (s.offload == Offload::tso ? ",tso=1" : "");
+    const uint64_t rx_off = s.offload == Offload::none ? 0 : RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    if (rte_vdev_init(p.vhost.c_str(), args.c_str()) != 0 ||
         rte_eth_dev_get_port_by_name(p.vhost.c_str(), &p.vport) != 0 ||
-        configure(p.vport, s.queues, ctx.device_pool, 1024, s.size) != 0) {
+        configure(p.vport, s.queues, ctx.device_pool, 1024, s.size, rx_off) != 0) {
         p.error = "device (net_vhost) bring-up failed";
         return false;
     }
@@ -547,10 +613,20 @@ inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
     if (!start_device(ctx, s, p)) {
         return false;
     }
-    if (rte_vdev_init(p.drv.c_str(), drv_args.c_str()) != 0 ||
-        rte_eth_dev_get_port_by_name(p.drv.c_str(), &p.dport) != 0 ||
-        configure(p.dport, s.queues, ctx.driver_pool, uint16_t(ctx.ring_size), s.size) != 0) {
-        p.error = std::string(to_string(p.driver)) + " bring-up failed (" + drv_args + ")";
+    const uint64_t tx_off = s.offload == Offload::none ? 0
+                            : s.offload == Offload::csum
+                                ? RTE_ETH_TX_OFFLOAD_TCP_CKSUM
+                                : RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    int rc = rte_vdev_init(p.drv.c_str(), drv_args.c_str());
+    if (rc == 0) {
+        rc = rte_eth_dev_get_port_by_name(p.drv.c_str(), &p.dport);
+    }
+    if (rc == 0) {
+        rc = configure(p.dport, s.queues, ctx.driver_pool, uint16_t(ctx.ring_size), s.size, 0, tx_off);
+    }
+    if (rc != 0) {
+        p.error = std::string(to_string(p.driver)) + " bring-up failed (" + drv_args + ")" +
+                  (rc == -ENOTSUP ? ": the port does not offer the tx offload" : "");
         return false;
     }
     const auto deadline = std::chrono::steady_clock::now() + link_wait;
@@ -590,13 +666,15 @@ inline int vhost_vid_of(const std::string &sock) {
 
 // Points the pair's device and driver loops at its ports; false with p.error when the
 // rxonly source cannot be set up.
-inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const std::vector<uint8_t> &tmpl, Pair &p) {
+inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Template &tmpl, Pair &p) {
     p.dev.port = p.vport;
     p.dev.queues = s.queues;
     p.dev.dir = s.dir;
     p.dev.size = s.size;
     p.dev.mp = ctx.device_pool;
     p.dev.tmpl = &tmpl;
+    p.dev.verify.fmt = tmpl.fmt;
+    p.dev.verify.expect_ol = tmpl.expect_rx;
     p.dev.corrupt_every = ctx.corrupt_every;
     if (s.dir == Direction::rxonly) {
         p.dev.vid = vhost_vid_of(p.sock);
@@ -613,6 +691,7 @@ inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const std
     l.size = s.size;
     l.mp = ctx.driver_pool;
     l.tmpl = &tmpl;
+    l.verify.fmt = tmpl.fmt;
     l.inline_device = ctx.single_thread ? &p.dev : nullptr;
     l.latency_tsc.reserve(max_latency_samples);
     return true;

@@ -1,6 +1,9 @@
 // vpmd-perf options: parsing, validation and the scenario matrix.
 #include "apps/perf/options.hpp"
 
+#include "apps/perf/payload.hpp"
+
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -15,9 +18,19 @@ const char *to_string(Direction d) {
     return "?";
 }
 
+const char *to_string(Offload o) {
+    switch (o) {
+    case Offload::none: return "none";
+    case Offload::csum: return "csum";
+    case Offload::tso: return "tso";
+    }
+    return "?";
+}
+
 std::string Scenario::name() const {
     return layout + " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg) + " b" + std::to_string(burst) +
-           " " + std::to_string(size) + "B " + to_string(dir) + " q" + std::to_string(queues);
+           " " + std::to_string(size) + "B " + to_string(dir) + " q" + std::to_string(queues) +
+           (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload));
 }
 
 std::string usage() {
@@ -30,6 +43,9 @@ std::string usage() {
            "  --size=64[,...]           frame sizes (64..9000)\n"
            "  --dir=loopback[,txonly,rxonly]\n"
            "  --queues=1[,...]          queue pairs (1..8)\n"
+           "  --offload=none[,csum,tso] TCP/IPv4 frames with the TCP checksum (csum) or segmentation\n"
+           "                            into 1448-byte segments (tso) left to the device; loopback and\n"
+           "                            txonly (e.g. --size=1518,9000 --offload=csum,tso --compare)\n"
            "  --repeats=5 --seconds=1   runs per scenario and driver (median, min, max)\n"
            "  --slice=0.05              within a run the drivers take turns this long (seconds;\n"
            "                            0 = one turn each)\n"
@@ -157,6 +173,21 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
                 })) {
                 return bad("64..9000");
             }
+        } else if (key == "--offload") {
+            if (!parse_list(val, o.offloads, [](std::string_view s, Offload &v) {
+                    if (s == "none") {
+                        v = Offload::none;
+                    } else if (s == "csum") {
+                        v = Offload::csum;
+                    } else if (s == "tso") {
+                        v = Offload::tso;
+                    } else {
+                        return false;
+                    }
+                    return true;
+                })) {
+                return bad("none, csum, tso");
+            }
         } else if (key == "--dir") {
             set_dir = true;
             if (!parse_list(val, o.dirs, [](std::string_view s, Direction &d) {
@@ -224,6 +255,21 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             return false;
         }
     }
+    const bool offloading = std::any_of(o.offloads.begin(), o.offloads.end(), [](Offload v) { return v != Offload::none; });
+    if (offloading && std::find(o.dirs.begin(), o.dirs.end(), Direction::rxonly) != o.dirs.end()) {
+        error = "--offload=csum,tso applies to loopback and txonly (the driver's transmit side)";
+        return false;
+    }
+    if (offloading && std::any_of(o.sizes.begin(), o.sizes.end(), [](uint32_t s) {
+            return s < uint32_t(FrameFormat{tcp_perf_off}.fill());
+        })) {
+        error = "--offload sends TCP frames: --size of at least " + std::to_string(FrameFormat{tcp_perf_off}.fill());
+        return false;
+    }
+    if (offloading && (o.soak_seconds > 0 || o.ring_only)) {
+        error = o.ring_only ? "--offload does not combine with --ring-only" : "--offload does not combine with --soak";
+        return false;
+    }
     if (o.soak_seconds > 0) {
         // A soak is net_vpmd's own long loopback run with back-end restarts.
         const char *clash = o.compare         ? "--compare"
@@ -278,7 +324,9 @@ std::vector<Scenario> expand(const Options &o) {
                         }
                         for (Direction d : o.dirs) {
                             for (uint16_t q : o.queues) {
-                                out.push_back(Scenario{l, io, m, b, s, d, q});
+                                for (Offload f : o.offloads) {
+                                    out.push_back(Scenario{l, io, m, b, s, d, q, f});
+                                }
                             }
                         }
                     }

@@ -9,6 +9,11 @@ namespace vpmd::perf {
 
 enum class Direction { loopback, txonly, rxonly };
 const char *to_string(Direction d);
+// The offload scenarios send TCP/IPv4 frames asking for the TCP checksum (csum) or for
+// segmentation into tso_mss-byte segments (tso); the device checks it got the request.
+enum class Offload { none, csum, tso };
+const char *to_string(Offload o);
+inline constexpr uint16_t tso_mss = 1448;
 
 struct Scenario {
     std::string layout; // split | packed
@@ -18,8 +23,9 @@ struct Scenario {
     uint32_t size = 64;
     Direction dir = Direction::loopback;
     uint16_t queues = 1;
+    Offload offload = Offload::none;
 
-    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1"
+    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1", + " tcp-csum"
 };
 
 inline constexpr double max_soak_seconds = 7 * 24 * 3600;
@@ -32,6 +38,7 @@ struct Options {
     std::vector<uint32_t> sizes{64};
     std::vector<Direction> dirs{Direction::loopback};
     std::vector<uint16_t> queues{1};
+    std::vector<Offload> offloads{Offload::none};
     uint32_t repeats = 5; // the machine is bimodal: 5 runs give the median a majority
     double seconds = 1.0;
     // Drivers take turns this long within a run: much shorter than the machine's speed

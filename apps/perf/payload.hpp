@@ -23,6 +23,14 @@ struct PerfHdr {
 };
 inline constexpr uint16_t perf_off = eth_hdr_len;
 inline constexpr uint16_t fill_off = perf_off + sizeof(PerfHdr);
+// TCP frames (the offload scenarios): Ethernet, IPv4 and TCP headers come first.
+inline constexpr uint16_t ipv4_hdr_len = 20, tcp_hdr_len = 20;
+inline constexpr uint16_t tcp_perf_off = eth_hdr_len + ipv4_hdr_len + tcp_hdr_len;
+// Where the PerfHdr sits and where the checked fill starts, by frame kind.
+struct FrameFormat {
+    uint16_t hdr_off = perf_off;
+    uint16_t fill() const { return uint16_t(hdr_off + sizeof(PerfHdr)); }
+};
 // Fill bytes checked on every packet: one per this many bytes (one per cache line at
 // 64), so big frames are checked without reading them whole; every `full_check_every`th
 // packet is checked byte for byte.
@@ -37,9 +45,10 @@ inline uint32_t mix(uint32_t h, uint64_t v) {
     return h;
 }
 
-inline uint32_t sampled_csum(const uint8_t *frame, uint32_t len, uint64_t seq, uint64_t tsc) {
+inline uint32_t sampled_csum(const uint8_t *frame, uint32_t len, uint64_t seq, uint64_t tsc,
+                             FrameFormat fmt = {}) {
     uint32_t h = mix(mix(mix(0x12345678u, seq), tsc), len);
-    for (uint32_t i = fill_off; i < len; i += fill_stride) {
+    for (uint32_t i = fmt.fill(); i < len; i += fill_stride) {
         h = mix(h, frame[i]);
     }
     return h;
@@ -59,10 +68,65 @@ inline void build_template(uint8_t *frame, uint32_t len) {
 }
 
 // The header for a frame copied from `tmpl` (its fill bytes are the template's).
-inline PerfHdr make_hdr(const uint8_t *tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
+inline PerfHdr make_hdr(const uint8_t *tmpl, uint32_t len, uint64_t seq, uint64_t tsc, FrameFormat fmt = {}) {
     PerfHdr h{payload_magic, 0, seq, tsc, len};
-    h.csum = sampled_csum(tmpl, len, seq, tsc);
+    h.csum = sampled_csum(tmpl, len, seq, tsc, fmt);
     return h;
+}
+
+// One's-complement sum of big-endian 16-bit words (the Internet checksum, not inverted).
+inline uint32_t ones_sum(const uint8_t *p, size_t n, uint32_t acc = 0) {
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        acc += uint32_t((p[i] << 8) | p[i + 1]);
+    }
+    if (n & 1) {
+        acc += uint32_t(p[n - 1]) << 8;
+    }
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    return acc;
+}
+
+// A TCP/IPv4 frame (10.0.0.1:1000 -> 10.0.0.2:2000, ACK) around the PerfHdr and fill. The
+// IPv4 checksum is complete; the TCP checksum field holds the pseudo-header sum, as DPDK
+// asks of an application that offloads it (without the length for TSO, whose segments
+// each have their own).
+inline void build_tcp_template(uint8_t *frame, uint32_t len, bool tso) {
+    std::memset(frame, 0xff, 6);
+    const uint8_t src[6] = {0x02, 0x76, 0x70, 0x6d, 0x64, 0x01};
+    std::memcpy(frame + 6, src, 6);
+    frame[12] = 0x08;
+    frame[13] = 0x00;
+    uint8_t *ip = frame + eth_hdr_len;
+    std::memset(ip, 0, ipv4_hdr_len + tcp_hdr_len);
+    const uint16_t total = uint16_t(len - eth_hdr_len);
+    ip[0] = 0x45;
+    ip[2] = uint8_t(total >> 8);
+    ip[3] = uint8_t(total);
+    ip[8] = 64;
+    ip[9] = 6; // TCP
+    const uint8_t addrs[8] = {10, 0, 0, 1, 10, 0, 0, 2};
+    std::memcpy(ip + 12, addrs, 8);
+    const uint16_t ipc = uint16_t(~ones_sum(ip, ipv4_hdr_len));
+    ip[10] = uint8_t(ipc >> 8);
+    ip[11] = uint8_t(ipc);
+    uint8_t *tcp = ip + ipv4_hdr_len;
+    tcp[0] = 0x03; tcp[1] = 0xe8; // 1000
+    tcp[2] = 0x07; tcp[3] = 0xd0; // 2000
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x10; // ACK
+    tcp[14] = 0xff; tcp[15] = 0xff;
+    const uint16_t l4 = uint16_t(total - ipv4_hdr_len);
+    const uint8_t pseudo[4] = {0, 6, uint8_t(tso ? 0 : l4 >> 8), uint8_t(tso ? 0 : l4)};
+    const uint16_t ph = uint16_t(ones_sum(pseudo, 4, ones_sum(addrs, 8)));
+    tcp[16] = uint8_t(ph >> 8);
+    tcp[17] = uint8_t(ph);
+    const FrameFormat fmt{tcp_perf_off};
+    std::memset(frame + fmt.hdr_off, 0, sizeof(PerfHdr));
+    for (uint32_t i = fmt.fill(); i < len; ++i) {
+        frame[i] = fill_byte(i);
+    }
 }
 
 // Stamps a frame copied from the template.
@@ -75,22 +139,22 @@ inline void stamp_frame(uint8_t *frame, uint32_t len, uint64_t seq, uint64_t tsc
 enum class Check { ok, bad_magic, bad_len, bad_csum, bad_fill };
 
 // Checks a received frame (contiguous bytes); returns what is wrong, if anything.
-inline Check check_frame(const uint8_t *frame, uint32_t len, PerfHdr &h) {
-    if (len < min_frame) {
+inline Check check_frame(const uint8_t *frame, uint32_t len, PerfHdr &h, FrameFormat fmt = {}) {
+    if (len < min_frame || len < fmt.fill()) {
         return Check::bad_len;
     }
-    std::memcpy(&h, frame + perf_off, sizeof(h));
+    std::memcpy(&h, frame + fmt.hdr_off, sizeof(h));
     if (h.magic != payload_magic) {
         return Check::bad_magic;
     }
     if (h.len != len) {
         return Check::bad_len;
     }
-    if (h.csum != sampled_csum(frame, len, h.seq, h.tsc)) {
+    if (h.csum != sampled_csum(frame, len, h.seq, h.tsc, fmt)) {
         return Check::bad_csum;
     }
     if (h.seq % full_check_every == 0) {
-        for (uint32_t i = fill_off; i < len; ++i) {
+        for (uint32_t i = fmt.fill(); i < len; ++i) {
             if (frame[i] != fill_byte(i)) {
                 return Check::bad_fill;
             }

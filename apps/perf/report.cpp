@@ -119,7 +119,11 @@ void summarize(Report &r) {
 std::string to_table(const Report &r) {
     std::ostringstream o;
     char line[512];
-    std::snprintf(line, sizeof(line), "%-40s %-16s %8s %17s %8s %8s %24s %7s  %s\n", "scenario", "driver", "Mpps",
+    int w = 40; // the scenario column: as wide as its longest name
+    for (const Row &row : r.rows) {
+        w = std::max(w, int(row.scenario.size()));
+    }
+    std::snprintf(line, sizeof(line), "%-*s %-16s %8s %17s %8s %8s %24s %7s  %s\n", w, "scenario", "driver", "Mpps",
                   "(min..max)", "Gbit/s", "cyc/pkt", "latency p50/p99/p99.9 us", "ratio", "status");
     o << line;
     for (const Row &row : r.rows) {
@@ -128,7 +132,7 @@ std::string to_table(const Report &r) {
                                                      fmt("%.1f", row.p999_us)
                                                : "-";
         const std::string ratio = row.ratio ? fmt("%.2fx", *row.ratio) : "";
-        std::snprintf(line, sizeof(line), "%-40s %-16s %8.2f %17s %8.2f %8.1f %24s %7s  %s\n", row.scenario.c_str(),
+        std::snprintf(line, sizeof(line), "%-*s %-16s %8.2f %17s %8.2f %8.1f %24s %7s  %s\n", w, row.scenario.c_str(),
                       row.driver.c_str(), row.median, range.c_str(), row.gbps, row.cycles_per_packet, lat.c_str(),
                       ratio.c_str(), row.ok ? "ok" : ("FAILED: " + row.error).c_str());
         o << line;

@@ -178,8 +178,7 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
     SoakResult r;
     const long driver_pool0 = long(rte_mempool_avail_count(ctx.driver_pool));
     const long device_pool0 = long(rte_mempool_avail_count(ctx.device_pool));
-    std::vector<uint8_t> tmpl(s.size);
-    build_template(tmpl.data(), s.size);
+    const Template tmpl = make_template(s);
     Pair p;
     p.driver = Driver::vpmd;
     bool up = bring_up(ctx, s, p) && prepare_loops(ctx, s, tmpl, p);

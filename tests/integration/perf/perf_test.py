@@ -193,6 +193,26 @@ def test_fixed_packets():
         got = row["runs"][0]["packets"]
         assert n <= got < n + 64, "%s %s: %d packets for --packets=%d" % (row["scenario"], row["driver"], got, n)
 
+def test_offload():
+    # TCP frames with the checksum or segmentation left to the device, both drivers side by
+    # side: every row ok (the device counts a frame that arrives without the request it was
+    # sent with as corrupted), with Gbit/s and a ratio.
+    r = run_perf("offload", ["--compare", "--layout=split,packed", "--size=1518", "--dir=txonly,loopback",
+                             "--offload=csum,tso", "--repeats=1", "--seconds=0.2"])
+    assert r.rc == 0, "vpmd-perf exited with %d" % r.rc
+    res = r.js["results"]
+    want = {("%s io1 mrg1 b32 1518B %s q1 tcp-%s" % (l, d, o), drv) for l in ("split", "packed")
+            for d in ("txonly", "loopback") for o in ("csum", "tso") for drv in DRIVERS}
+    assert {(x["scenario"], x["driver"]) for x in res} == want, [(x["scenario"], x["driver"]) for x in res]
+    for x in res:
+        check_ok_row(x, 1)
+        assert x["gbps"] > 0, x
+    check_ratios(res)
+    # Where it cannot apply, it is refused by name.
+    for args in (["--offload=csum", "--dir=rxonly"], ["--offload=tso", "--size=64"], ["--offload=gso"]):
+        bad = run_perf("bad", args, outputs=False)
+        assert bad.rc == 2 and "--offload" in bad.err, (args, bad.rc, bad.err)
+
 def test_corrupt():
     r = run_perf("corrupt", ["--compare", "--layout=split", "--dir=loopback,txonly,rxonly", "--repeats=1",
                              "--seconds=0.2", "--corrupt-every=1000"])

@@ -231,3 +231,25 @@ TEST(PerfOptions, SoakRefusesWhatItCannotDo) {
         EXPECT_NE(err.find(name), std::string::npos) << err;
     }
 }
+
+TEST(PerfOptions, OffloadScenariosAndWhereTheyApply) {
+    Options o;
+    std::string e;
+    ASSERT_TRUE(parse({"--offload=none,csum,tso", "--size=1518", "--dir=txonly,loopback"}, o, e)) << e;
+    const auto v = expand(o);
+    ASSERT_EQ(v.size(), 2u * 2u * 3u); // layouts x dirs x offloads
+    EXPECT_EQ(v[1].offload, Offload::csum);
+    EXPECT_EQ(v[1].name(), "split io1 mrg1 b32 1518B txonly q1 tcp-csum");
+    EXPECT_EQ(v[0].name(), "split io1 mrg1 b32 1518B txonly q1") << "no suffix without an offload";
+    Options r;
+    EXPECT_FALSE(parse({"--offload=csum", "--dir=rxonly"}, r, e));
+    EXPECT_NE(e.find("loopback and txonly"), std::string::npos) << e;
+    Options s;
+    EXPECT_FALSE(parse({"--offload=tso", "--size=64"}, s, e)) << "TCP frames need room for their headers";
+    EXPECT_NE(e.find("--size of at least"), std::string::npos) << e;
+    Options t;
+    EXPECT_FALSE(parse({"--offload=csum", "--soak=5"}, t, e));
+    Options u;
+    EXPECT_FALSE(parse({"--offload=lro"}, u, e));
+    EXPECT_NE(e.find("--offload"), std::string::npos) << e;
+}
