@@ -4,6 +4,9 @@
 // set_rxtx_funcs idea). The rx mode is the rx DMA device's, the tx mode the tx one's.
 #include "drivers/net/vpmd/rxtx.hpp"
 
+#include <rte_errno.h>
+#include <rte_net.h>
+
 #include "drivers/net/vpmd/adapter.hpp"
 
 namespace vpmd::pmd {
@@ -56,11 +59,47 @@ constexpr eth_tx_burst_t tx_table[2][2][2] = {
 
 } // namespace
 
+// rte_eth_tx_prepare: what the device needs of a packet asking for checksum or
+// segmentation offload, done before the burst. A virtio device completes the L4 checksum
+// from csum_start over the whole packet, so the field must hold the pseudo-header sum
+// (without the length for TSO, as every segment gets its own), the way Intel NICs want
+// it: DPDK's own helper writes that. The IPv4 header checksum is the application's (virtio
+// has no offload for it), so its flag is left out and the header untouched. Returns the
+// packets that are ready; at the first that is not, rte_errno says why.
+uint16_t tx_prepare(void *, rte_mbuf **pkts, uint16_t nb) {
+    for (uint16_t i = 0; i < nb; ++i) {
+        rte_mbuf *m = pkts[i];
+        const uint64_t f = m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG);
+        if (f == 0) {
+            continue;
+        }
+        const uint64_t l4 = f & RTE_MBUF_F_TX_L4_MASK;
+        const bool tso = f & RTE_MBUF_F_TX_TCP_SEG;
+        if ((l4 != 0 && l4 != RTE_MBUF_F_TX_TCP_CKSUM && l4 != RTE_MBUF_F_TX_UDP_CKSUM) ||
+            (tso && (m->tso_segsz == 0 || m->l4_len < sizeof(rte_tcp_hdr)))) {
+            rte_errno = l4 == RTE_MBUF_F_TX_SCTP_CKSUM ? ENOTSUP : EINVAL;
+            return i;
+        }
+        // The helper writes the L4 checksum field, which must lie in the first segment.
+        const uint32_t field = uint32_t(m->l2_len) + m->l3_len + (l4 == RTE_MBUF_F_TX_UDP_CKSUM ? 8 : 18);
+        if (field > m->data_len || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) {
+            rte_errno = EINVAL;
+            return i;
+        }
+        if (int rc = rte_net_intel_cksum_flags_prepare(m, m->ol_flags & ~RTE_MBUF_F_TX_IP_CKSUM); rc != 0) {
+            rte_errno = -rc;
+            return i;
+        }
+    }
+    return nb;
+}
+
 void select_bursts(Adapter &ad) {
     const int rx_iova = ad.dma(transport::QueueRole::rx).addr_mode() == AddrMode::iova;
     const int tx_iova = ad.dma(transport::QueueRole::tx).addr_mode() == AddrMode::iova;
     ad.dev->rx_pkt_burst = rx_table[ad.packed()][ad.in_order()][ad.port->mrg()][rx_iova];
     ad.dev->tx_pkt_burst = tx_table[ad.packed()][ad.in_order()][tx_iova];
+    ad.dev->tx_pkt_prepare = tx_prepare;
 }
 
 int tx_done_cleanup(void *txq, uint32_t free_cnt) {

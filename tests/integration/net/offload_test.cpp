@@ -4,6 +4,7 @@
 // turned into ol_flags, bad requests dropped and counted, and the configurations that
 // cannot work refused with the reason. Split and packed rings.
 #define ALLOW_EXPERIMENTAL_API // rte_ipv4/6_udptcp_cksum_verify: header-only
+#include <rte_errno.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -224,6 +225,34 @@ TEST_P(Offload, TxChecksumsAreCompletedByTheDevice) {
     ASSERT_NE(got, nullptr);
     EXPECT_EQ(l4_verify(from_mbuf(got), false, r.l3), 0);
     rte_pktmbuf_free(got);
+}
+
+// What testpmd's csum engine does: leave the L4 field as it is and call rte_eth_tx_prepare,
+// which puts the pseudo-header sum there for the device to complete.
+TEST_P(Offload, TxPrepareReadiesTheChecksumField) {
+    VhostPair &p = pair();
+    ASSERT_TRUE(p.up(pool(), 0, tx_csum | RTE_ETH_TX_OFFLOAD_TCP_TSO));
+    for (const bool v6 : {false, true}) {
+        for (const bool tcp : {true, false}) {
+            L4Frame r = l4_frame(v6, tcp, 300, v6 ? 50 : 51);
+            r.f[csum_field_at(r)] ^= 0xa5; // whatever the application left there
+            rte_mbuf *m = offload_mbuf(r, tcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
+            ASSERT_EQ(rte_eth_tx_prepare(p.vpmd, 0, &m, 1), 1);
+            rte_mbuf *got = one_way(p.vpmd, p.vhost, m);
+            ASSERT_NE(got, nullptr);
+            EXPECT_EQ(l4_verify(from_mbuf(got), v6, r.l3), 0) << (v6 ? "v6" : "v4") << (tcp ? " tcp" : " udp");
+            rte_pktmbuf_free(got);
+        }
+    }
+    // What the device cannot do is refused, with the reason in rte_errno.
+    const L4Frame r = l4_frame(false, true, 100, 52);
+    rte_mbuf *bad[2] = {offload_mbuf(r, RTE_MBUF_F_TX_SCTP_CKSUM), offload_mbuf(r, RTE_MBUF_F_TX_TCP_SEG, 0)};
+    EXPECT_EQ(rte_eth_tx_prepare(p.vpmd, 0, bad, 2), 0);
+    EXPECT_EQ(rte_errno, ENOTSUP);
+    EXPECT_EQ(rte_eth_tx_prepare(p.vpmd, 0, bad + 1, 1), 0);
+    EXPECT_EQ(rte_errno, EINVAL);
+    rte_pktmbuf_free(bad[0]);
+    rte_pktmbuf_free(bad[1]);
 }
 
 // A TSO request reaches the device as one GSO packet with its segment size (what the
