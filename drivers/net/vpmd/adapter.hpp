@@ -25,6 +25,7 @@ struct Adapter final : DataPath {
     std::unique_ptr<mediated::ControlQueue> cq;
     uint16_t mtu = RTE_ETHER_MTU;
     HotFilter filter;
+    rte_intr_handle *own_intr = nullptr; // rx interrupts: the handle we made (vdev ports)
 
     bool packed() const { return port->ring_features() & ring::feature::ring_packed; }
     bool in_order() const { return port->ring_features() & ring::feature::in_order; }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "drivers/net/vpmd/adapter.hpp"
 #include "drivers/net/vpmd/ethdev.hpp"
@@ -319,22 +320,31 @@ void apply_offloads(Adapter &ad) {
 // rte_eth_dev_rx_intr_ctl_q reads the ethdev's interrupt handle: one eventfd per rx queue
 // (the transport's, stable until close), vector RXTX_OFFSET + i for queue i; EAL reads the
 // eventfd's counter when it fires.
+// The handle is ours only when we made it: a PCI port's belongs to its bus device.
 int setup_rx_interrupts(Adapter &ad, uint16_t nrx) {
     rte_eth_dev *dev = ad.dev;
-    if (dev->intr_handle == nullptr) {
-        dev->intr_handle = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
-        if (dev->intr_handle == nullptr) {
-            return -ENOMEM;
-        }
-    }
-    rte_intr_handle *h = dev->intr_handle;
+    std::vector<int> fds;
     for (uint16_t i = 0; i < nrx; ++i) {
         auto fd = ad.port->transport().interrupt_fd(uint16_t(2 * i));
         if (!fd) {
             log(RTE_LOG_ERR, "%s: rx interrupts: %s", ad.name.c_str(), fd.error().what.c_str());
             return fd.error().code;
         }
-        if (rte_intr_efds_index_set(h, i, *fd) != 0) {
+        fds.push_back(*fd);
+    }
+    if (dev->intr_handle == nullptr) {
+        ad.own_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+        if (ad.own_intr == nullptr) {
+            return -ENOMEM;
+        }
+        dev->intr_handle = ad.own_intr;
+    } else if (dev->intr_handle != ad.own_intr) {
+        log(RTE_LOG_ERR, "%s: rx interrupts: the port's interrupt handle belongs to its bus device", ad.name.c_str());
+        return -ENOTSUP;
+    }
+    rte_intr_handle *h = dev->intr_handle;
+    for (uint16_t i = 0; i < nrx; ++i) {
+        if (rte_intr_efds_index_set(h, i, fds[i]) != 0) {
             return -rte_errno;
         }
     }
@@ -352,11 +362,14 @@ int setup_rx_interrupts(Adapter &ad, uint16_t nrx) {
     return 0;
 }
 
-void free_rx_interrupts(rte_eth_dev *dev) {
-    if (dev->intr_handle != nullptr) {
-        rte_intr_vec_list_free(dev->intr_handle);
-        rte_intr_instance_free(dev->intr_handle);
-        dev->intr_handle = nullptr;
+void free_rx_interrupts(Adapter &ad) {
+    if (ad.own_intr != nullptr) {
+        rte_intr_vec_list_free(ad.own_intr);
+        rte_intr_instance_free(ad.own_intr);
+        if (ad.dev->intr_handle == ad.own_intr) {
+            ad.dev->intr_handle = nullptr;
+        }
+        ad.own_intr = nullptr;
     }
 }
 
@@ -425,7 +438,7 @@ int dev_configure(rte_eth_dev *dev) {
             return rc;
         }
     } else {
-        free_rx_interrupts(dev);
+        free_rx_interrupts(ad);
     }
     if (ad.cq) {
         const uint16_t pairs = nrx;
@@ -501,7 +514,7 @@ int dev_close(rte_eth_dev *dev) {
     for (uint16_t i = 0; i < dev->data->nb_tx_queues; ++i) {
         tx_queue_release(dev, i);
     }
-    free_rx_interrupts(dev);
+    free_rx_interrupts(*ad);
     delete ad; // the control queue, then the port: its transport closes
     *static_cast<Adapter **>(dev->data->dev_private) = nullptr;
     return 0;
