@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "dataplane/net/offload.hpp"
+
 namespace vpmd::perf {
 
 inline constexpr uint32_t payload_magic = 0x76706d64; // "vpmd"
@@ -74,20 +76,6 @@ inline PerfHdr make_hdr(const uint8_t *tmpl, uint32_t len, uint64_t seq, uint64_
     return h;
 }
 
-// One's-complement sum of big-endian 16-bit words (the Internet checksum, not inverted).
-inline uint32_t ones_sum(const uint8_t *p, size_t n, uint32_t acc = 0) {
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        acc += uint32_t((p[i] << 8) | p[i + 1]);
-    }
-    if (n & 1) {
-        acc += uint32_t(p[n - 1]) << 8;
-    }
-    while (acc >> 16) {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    return acc;
-}
-
 // A TCP/IPv4 frame (10.0.0.1:1000 -> 10.0.0.2:2000, ACK) around the PerfHdr and fill. The
 // IPv4 checksum is complete; the TCP checksum field holds the pseudo-header sum, as DPDK
 // asks of an application that offloads it (without the length for TSO, whose segments
@@ -108,9 +96,9 @@ inline void build_tcp_template(uint8_t *frame, uint32_t len, bool tso) {
     ip[9] = 6; // TCP
     const uint8_t addrs[8] = {10, 0, 0, 1, 10, 0, 0, 2};
     std::memcpy(ip + 12, addrs, 8);
-    const uint16_t ipc = uint16_t(~ones_sum(ip, ipv4_hdr_len));
-    ip[10] = uint8_t(ipc >> 8);
-    ip[11] = uint8_t(ipc);
+    net::Checksum ipc;
+    ipc.add({ip, ipv4_hdr_len});
+    net::store_be16(ip + 10, ipc.field());
     uint8_t *tcp = ip + ipv4_hdr_len;
     tcp[0] = 0x03; tcp[1] = 0xe8; // 1000
     tcp[2] = 0x07; tcp[3] = 0xd0; // 2000
@@ -119,9 +107,10 @@ inline void build_tcp_template(uint8_t *frame, uint32_t len, bool tso) {
     tcp[14] = 0xff; tcp[15] = 0xff;
     const uint16_t l4 = uint16_t(total - ipv4_hdr_len);
     const uint8_t pseudo[4] = {0, 6, uint8_t(tso ? 0 : l4 >> 8), uint8_t(tso ? 0 : l4)};
-    const uint16_t ph = uint16_t(ones_sum(pseudo, 4, ones_sum(addrs, 8)));
-    tcp[16] = uint8_t(ph >> 8);
-    tcp[17] = uint8_t(ph);
+    net::Checksum ph; // the sum itself, not inverted: the device completes it
+    ph.add(addrs);
+    ph.add(pseudo);
+    net::store_be16(tcp + 16, ph.folded());
     const FrameFormat fmt{tcp_perf_off};
     std::memset(frame + fmt.hdr_off, 0, sizeof(PerfHdr));
     for (uint32_t i = fmt.fill(); i < len; ++i) {
