@@ -213,6 +213,50 @@ public:
         }
     }
 
+    // How many completions collect() would return now, at most max, without collecting
+    // them (see SplitQueue::ready): a walk over the used descriptors from the cursor that
+    // checks each id as collect() does and stops at the first it would refuse.
+    [[nodiscard]] uint16_t ready(uint16_t max) const {
+        if (this->is_broken()) [[unlikely]] {
+            return 0;
+        }
+        uint16_t last = last_used_;
+        uint16_t wrap = used_wrap_;
+        int32_t batch_end = InOrder ? batch_end_ : -1;
+        uint16_t n = 0;
+        for (uint32_t left = in_flight_; n < max && left != 0; --left) {
+            if (batch_end < 0) {
+                if (staged_ && last == staged_slot_) {
+                    break; // the device cannot have reached it
+                }
+                if (slot_state(load_acquire(desc_[last].flags), wrap) != SlotState::used) {
+                    break;
+                }
+                const uint32_t id = read_once(desc_[last].id);
+                if (id >= size_ || state_[id].ndesc == 0) [[unlikely]] {
+                    break;
+                }
+                // IN_ORDER: the id ends a batch that starts at the cursor.
+                batch_end = InOrder ? int32_t(id) : -1;
+                if constexpr (!InOrder) {
+                    last = step(last, wrap, state_[id].ndesc);
+                }
+            }
+            if constexpr (InOrder) {
+                const uint16_t head = last;
+                if (state_[head].ndesc == 0) [[unlikely]] {
+                    break;
+                }
+                last = step(last, wrap, state_[head].ndesc);
+                if (head == batch_end) {
+                    batch_end = -1;
+                }
+            }
+            ++n;
+        }
+        return n;
+    }
+
     void disable_interrupts() { write_event(*driver_event_, event_flags_disable, 0); }
     [[nodiscard]] bool enable_interrupts() {
         if (this->event_idx_) {
@@ -284,6 +328,16 @@ private:
         } else {
             desc_[slot].flags = flags;
         }
+    }
+
+    // The slot `ndesc` after `slot`, flipping `wrap` when it passes the end.
+    uint16_t step(uint16_t slot, uint16_t &wrap, uint16_t ndesc) const {
+        uint32_t next = uint32_t(slot) + ndesc;
+        if (next >= size_) {
+            next -= size_;
+            wrap ^= 1;
+        }
+        return uint16_t(next);
     }
 
     // False when the slot at last_used_ is one the device cannot have reached yet.

@@ -31,6 +31,7 @@ concept DriverQueue = requires(Q q, const Q cq, const QueueConfig &cfg, DmaRegio
     { q.collect(out, n) } -> std::same_as<uint16_t>;
     { q.collect_each(n, [](uint16_t, typename Q::cookie_type, uint32_t) {}) } -> std::same_as<uint16_t>;
     { q.detach_unused([](typename Q::cookie_type) {}) } -> std::same_as<uint32_t>;
+    { cq.ready(n) } -> std::same_as<uint16_t>;
     { q.disable_interrupts() } -> std::same_as<void>;
     { q.enable_interrupts() } -> std::same_as<bool>;
     { q.reset() } -> std::same_as<bool>;

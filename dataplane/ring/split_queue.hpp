@@ -208,6 +208,20 @@ public:
         }
     }
 
+    // How many completions collect() would return now, at most max, without collecting
+    // them (rx_queue_count, descriptor status). A device that is wrong gets 0: collect()
+    // is where it is found out and the queue marked broken.
+    [[nodiscard]] uint16_t ready(uint16_t max) const {
+        if (this->is_broken()) [[unlikely]] {
+            return 0;
+        }
+        const uint16_t pending = Idx16(load_acquire(used_->idx)).since(last_used_);
+        if (pending > in_flight_ - avail_idx_.since(published_idx_)) [[unlikely]] {
+            return 0;
+        }
+        return std::min(pending, max);
+    }
+
     // Used-buffer notifications from the device (interrupts / callfd kicks).
     void disable_interrupts() {
         avail_->flags = avail_f_no_interrupt;

@@ -101,6 +101,20 @@ struct QueueSetup {
     bool packed = false;
 };
 
+// How a transport stops one queue while the others run.
+enum class QueueStop : uint8_t {
+    // It cannot: stop_queue() may stop them all (virtio-pci without RING_RESET).
+    none,
+    // stop_queue() resets that queue alone and the device gives up every buffer in it;
+    // setup_queue() brings it back from index 0 (virtio-pci with RING_RESET).
+    reset,
+    // enable_queue(false) makes the device leave the ring alone (and answers only then);
+    // buffers it holds stay its own, enable_queue(true) resumes where it stopped. Needs no
+    // new set-up (vhost-user SET_VRING_ENABLE; its GET_VRING_BASE would stop DPDK's whole
+    // vhost device: every other ring of the port stays idle until the device restarts).
+    disable,
+};
+
 // What the control path learns while waiting for the device.
 enum class Event : uint8_t {
     none,           // nothing happened within the wait
@@ -166,6 +180,8 @@ public:
     virtual Status enable_queue(uint16_t index, bool enable) = 0;
     // The device stops the queue; it needs setup_queue() again to run.
     virtual Status stop_queue(uint16_t index) = 0;
+    // How one queue stops while the others run (per-queue stop, deferred start).
+    [[nodiscard]] virtual QueueStop queue_stop() const = 0;
     // An fd that becomes readable when the device signals used buffers on queue `index`
     // (interrupt mode; the ring's notification suppression decides whether it does). Valid
     // until close(), across reconnects and before setup_queue(). -ENOTSUP where the

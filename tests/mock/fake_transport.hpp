@@ -59,6 +59,7 @@ struct FakeDeviceState {
     bool refuse_reset = false;
     int fail_setup_index = -1;  // setup_queue of this index fails
     bool memory_stale = false;
+    transport::QueueStop stop_mode = transport::QueueStop::reset;
     std::optional<bool> link_up;
     std::deque<transport::Event> events; // wait_event() pops one per call
 
@@ -161,6 +162,7 @@ public:
         s_->calls.push_back("stop " + std::to_string(index));
         return {};
     }
+    transport::QueueStop queue_stop() const override { return s_->stop_mode; }
     transport::Result<int> interrupt_fd(uint16_t) override { return transport::fail(-ENOTSUP, "fake: no interrupts"); }
     transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t>) override {
         s_->calls.push_back("command " + std::to_string(cls) + "." + std::to_string(cmd));

@@ -37,6 +37,11 @@ struct Adapter final : DataPath {
     void resume() override;
     void drain() override;
     void fill() override;
+    void pause_queue(QueueSlot &q) override;
+    void resume_queue(QueueSlot &q) override;
+    void drain_queue(QueueSlot &q) override;
+    void fill_queue(QueueSlot &q) override;
+    void reclaim_queue(QueueSlot &q) override;
     void link_changed(bool up) override;
     void report_broken() override; // (ethdev.cpp, beside the other queue-health readers)
 };

@@ -57,46 +57,128 @@ void Adapter::each_queue(const std::function<void(QueueSlot &)> &fn) {
     each_base(*this, [&](QueueBase &q) { fn(q.slot); });
 }
 
-void Adapter::pause() {
-    each_base(*this, [](QueueBase &q) { q.gate.paused.store(1, std::memory_order_relaxed); });
-    membarrier_all();
-    each_base(*this, [](QueueBase &q) {
-        while (q.gate.busy.load(std::memory_order_acquire) != 0) {
-            std::this_thread::yield(); // a burst is bounded: this ends within one burst
+namespace {
+
+void wait_idle(QueueBase &q) {
+    while (q.gate.busy.load(std::memory_order_acquire) != 0) {
+        std::this_thread::yield(); // a burst is bounded: this ends within one burst
+    }
+}
+
+// A mergeable packet half received when its queue stops: dropped.
+template <class Q>
+void drop_partial(Q *q) {
+    if (q->mrg_head != nullptr) {
+        rte_pktmbuf_free(q->mrg_head);
+        ++q->stats.dropped;
+        q->mrg_head = q->mrg_tail = nullptr;
+        q->mrg_left = 0;
+    }
+}
+
+// Every posted buffer of one queue back to its pool; the ring restarts at index 0.
+void drain_rx(Adapter &ad, void *rxq) {
+    with_rxq(ad, rxq, [](auto *q) {
+        q->ring.detach_unused([](rte_mbuf *m) { rte_pktmbuf_free(m); });
+        if (q->intr_enabled) {
+            (void)q->ring.enable_interrupts();
+        } else {
+            q->ring.disable_interrupts();
+        }
+        drop_partial(q);
+    });
+}
+void drain_tx(Adapter &ad, void *txq) {
+    with_txq(ad, txq, [](auto *q) {
+        q->ring.detach_unused([q](rte_mbuf *m) {
+            ++q->stats.dropped; // posted but never confirmed sent
+            rte_pktmbuf_free(m);
+        });
+        q->ring.disable_interrupts();
+    });
+}
+
+// Posts rx buffers in the queue's own address mode (its DMA device's).
+void fill_rx(Adapter &ad, void *rxq) {
+    with_rxq(ad, rxq, [](auto *q) {
+        using Ring = std::remove_reference_t<decltype(q->ring)>;
+        if (q->mode == dma::AddrMode::iova) {
+            rx_refill<Ring, dma::AddrMode::iova>(q, true);
+        } else {
+            rx_refill<Ring, dma::AddrMode::va>(q, true);
         }
     });
 }
 
+void *queue_of(Adapter &ad, const QueueSlot &s) {
+    const rte_eth_dev_data *d = ad.dev->data;
+    return s.role == transport::QueueRole::rx ? d->rx_queues[s.queue_id] : d->tx_queues[s.queue_id];
+}
+
+} // namespace
+
+void Adapter::pause() {
+    each_base(*this, [](QueueBase &q) { q.gate.paused.store(1, std::memory_order_relaxed); });
+    membarrier_all();
+    each_base(*this, wait_idle);
+}
+
 void Adapter::resume() {
-    each_base(*this, [](QueueBase &q) { q.gate.paused.store(0, std::memory_order_release); });
+    each_base(*this, [](QueueBase &q) {
+        if (!q.slot.stopped) {
+            q.gate.paused.store(0, std::memory_order_release);
+        }
+    });
 }
 
 void Adapter::drain() {
     rte_eth_dev_data *d = dev->data;
     for (uint16_t i = 0; i < d->nb_rx_queues; ++i) {
-        if (d->rx_queues[i] == nullptr) {
-            continue;
+        if (d->rx_queues[i] != nullptr) {
+            drain_rx(*this, d->rx_queues[i]);
         }
-        with_rxq(*this, d->rx_queues[i], [](auto *q) {
-            q->ring.detach_unused([](rte_mbuf *m) { rte_pktmbuf_free(m); });
-            if (q->mrg_head != nullptr) {
-                rte_pktmbuf_free(q->mrg_head);
-                ++q->stats.dropped;
-                q->mrg_head = q->mrg_tail = nullptr;
-                q->mrg_left = 0;
-            }
-        });
     }
     for (uint16_t i = 0; i < d->nb_tx_queues; ++i) {
-        if (d->tx_queues[i] == nullptr) {
-            continue;
+        if (d->tx_queues[i] != nullptr) {
+            drain_tx(*this, d->tx_queues[i]);
         }
-        with_txq(*this, d->tx_queues[i], [](auto *q) {
-            q->ring.detach_unused([q](rte_mbuf *m) {
-                ++q->stats.dropped; // posted but never confirmed sent
-                rte_pktmbuf_free(m);
-            });
-        });
+    }
+}
+
+void Adapter::pause_queue(QueueSlot &s) {
+    auto &q = *static_cast<QueueBase *>(queue_of(*this, s));
+    q.gate.paused.store(1, std::memory_order_relaxed);
+    membarrier_all();
+    wait_idle(q);
+}
+
+void Adapter::resume_queue(QueueSlot &s) {
+    static_cast<QueueBase *>(queue_of(*this, s))->gate.paused.store(0, std::memory_order_release);
+}
+
+void Adapter::drain_queue(QueueSlot &s) {
+    s.role == transport::QueueRole::rx ? drain_rx(*this, queue_of(*this, s)) : drain_tx(*this, queue_of(*this, s));
+}
+
+void Adapter::reclaim_queue(QueueSlot &s) {
+    if (s.role == transport::QueueRole::tx) {
+        with_txq(*this, queue_of(*this, s), [](auto *q) { (void)tx_reclaim(q, q->size); });
+        return;
+    }
+    with_rxq(*this, queue_of(*this, s), [](auto *q) {
+        const auto drop = [q](uint16_t, rte_mbuf *m, uint32_t) {
+            rte_pktmbuf_free(m); // received before the stop: nobody will collect it
+            ++q->stats.dropped;
+        };
+        while (q->ring.collect_each(step_max, drop) != 0) {
+        }
+        drop_partial(q);
+    });
+}
+
+void Adapter::fill_queue(QueueSlot &s) {
+    if (s.role == transport::QueueRole::rx) {
+        fill_rx(*this, queue_of(*this, s));
     }
 }
 
@@ -146,19 +228,12 @@ void refresh_filter(Adapter &ad) {
     ad.resume();
 }
 
-// Posts rx buffers in each queue's own address mode (its DMA device's).
+// Posts rx buffers in each running queue's own address mode (its DMA device's).
 void fill_rx_queues(Adapter &ad) {
     rte_eth_dev_data *d = ad.dev->data;
     for (uint16_t i = 0; i < d->nb_rx_queues; ++i) {
-        if (d->rx_queues[i] != nullptr) {
-            with_rxq(ad, d->rx_queues[i], [](auto *q) {
-                using Ring = std::remove_reference_t<decltype(q->ring)>;
-                if (q->mode == dma::AddrMode::iova) {
-                    rx_refill<Ring, dma::AddrMode::iova>(q, true);
-                } else {
-                    rx_refill<Ring, dma::AddrMode::va>(q, true);
-                }
-            });
+        if (d->rx_queues[i] != nullptr && !static_cast<QueueBase *>(d->rx_queues[i])->slot.stopped) {
+            fill_rx(ad, d->rx_queues[i]);
         }
     }
 }

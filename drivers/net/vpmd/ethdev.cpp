@@ -160,7 +160,7 @@ void note_ring_addresses(Q *q) {
 
 ring::PrivateMem private_mem_of(const QueueBase *q, size_t len) { return ring::PrivateMem{q->priv_mem, len}; }
 
-int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *,
+int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *conf,
                    rte_mempool *mp) {
     Adapter &ad = *adapter_of(dev);
     const uint32_t size = pick_size(ad, nb_desc);
@@ -199,6 +199,7 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         q->ring.disable_interrupts(); // poll mode: no used-buffer notifications wanted
         q->mp = mp;
         q->filter = &ad.filter;
+        q->deferred = conf != nullptr && conf->rx_deferred_start;
         // At most half the ring, or a small ring would never refill.
         q->refill_at = std::min<uint32_t>(Ring::in_order ? refill_batch_in_order : refill_batch_any_order, size / 2);
         return q;
@@ -212,7 +213,7 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
     return 0;
 }
 
-int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *) {
+int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_txconf *conf) {
     Adapter &ad = *adapter_of(dev);
     const uint32_t size = pick_size(ad, nb_desc);
     if (int rc = check_size(ad, size, "tx", qid); rc != 0) {
@@ -247,6 +248,7 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         q->hdr_dev = side.device_addr;
         q->indirect = indirect;
         q->keep_num_buffers = !ad.args.strict_tx_hdr;
+        q->deferred = conf != nullptr && conf->tx_deferred_start;
         return q;
     };
     void *q = with_ring_type(ad, build);
@@ -256,6 +258,27 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
     }
     dev->data->tx_queues[qid] = q;
     return 0;
+}
+
+// rte_eth_rx/tx_queue_info_get (ethdev adds the queue's state).
+void rxq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_rxq_info *qi) {
+    Adapter &ad = *adapter_of(dev);
+    with_rxq(ad, dev->data->rx_queues[qid], [&](auto *q) {
+        qi->mp = q->mp;
+        qi->nb_desc = uint16_t(q->size);
+        qi->scattered_rx = ad.port->mrg();
+        qi->rx_buf_size = uint16_t(rx_buf_room(q->mp));
+        qi->conf.rx_deferred_start = q->deferred;
+        qi->conf.offloads = dev->data->dev_conf.rxmode.offloads;
+    });
+}
+void txq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_txq_info *qi) {
+    Adapter &ad = *adapter_of(dev);
+    with_txq(ad, dev->data->tx_queues[qid], [&](auto *q) {
+        qi->nb_desc = uint16_t(q->size);
+        qi->conf.tx_deferred_start = q->deferred;
+        qi->conf.offloads = dev->data->dev_conf.txmode.offloads;
+    });
 }
 
 // ---- device ---------------------------------------------------------------------------
@@ -379,7 +402,10 @@ void free_rx_interrupts(Adapter &ad) {
 int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t qid) {
     Adapter &ad = *adapter_of(dev);
     bool waiting = false;
-    with_rxq(ad, dev->data->rx_queues[qid], [&](auto *q) { waiting = q->ring.enable_interrupts(); });
+    with_rxq(ad, dev->data->rx_queues[qid], [&](auto *q) {
+        q->intr_enabled = true;
+        waiting = q->ring.enable_interrupts();
+    });
     if (waiting) {
         const int fd = rte_intr_efds_index_get(dev->intr_handle, qid);
         if (fd >= 0) {
@@ -391,7 +417,10 @@ int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t qid) {
 
 int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t qid) {
     Adapter &ad = *adapter_of(dev);
-    with_rxq(ad, dev->data->rx_queues[qid], [](auto *q) { q->ring.disable_interrupts(); });
+    with_rxq(ad, dev->data->rx_queues[qid], [](auto *q) {
+        q->intr_enabled = false;
+        q->ring.disable_interrupts();
+    });
     return 0;
 }
 
@@ -452,6 +481,29 @@ int dev_configure(rte_eth_dev *dev) {
     return 0;
 }
 
+// Calls fn(QueueBase &) on every queue set up; true if any is deferred.
+template <class F>
+bool for_each_queue_base(rte_eth_dev *dev, F &&fn) {
+    bool deferred = false;
+    const auto each = [&](void **qs, uint16_t n) {
+        for (uint16_t i = 0; i < n; ++i) {
+            if (qs[i] != nullptr) {
+                auto &q = *static_cast<QueueBase *>(qs[i]);
+                fn(q);
+                deferred |= q.deferred;
+            }
+        }
+    };
+    each(dev->data->rx_queues, dev->data->nb_rx_queues);
+    each(dev->data->tx_queues, dev->data->nb_tx_queues);
+    return deferred;
+}
+
+uint8_t queue_state(const void *q) {
+    return q != nullptr && !static_cast<const QueueBase *>(q)->slot.stopped ? RTE_ETH_QUEUE_STATE_STARTED
+                                                                           : RTE_ETH_QUEUE_STATE_STOPPED;
+}
+
 int dev_start(rte_eth_dev *dev) {
     Adapter &ad = *adapter_of(dev);
     std::lock_guard lock(ad.port->lock());
@@ -463,14 +515,47 @@ int dev_start(rte_eth_dev *dev) {
     }
     select_bursts(ad);
     apply_offloads(ad);
+    // Deferred queues stay stopped (and off the device) until rte_eth_dev_*_queue_start.
+    const bool any_deferred = for_each_queue_base(dev, [](QueueBase &q) { q.slot.stopped = q.deferred; });
+    if (any_deferred && ad.port->transport().queue_stop() == transport::QueueStop::none) {
+        log(RTE_LOG_ERR, "%s: deferred queue start needs a device that starts queues alone (virtio-pci: "
+            "VIRTIO_F_RING_RESET)", ad.name.c_str());
+        return -ENOTSUP;
+    }
     if (int rc = ad.port->start(); rc != 0) {
         return rc;
     }
     for (uint16_t i = 0; i < dev->data->nb_rx_queues; ++i) {
-        dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
-        dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+        dev->data->rx_queue_state[i] = queue_state(dev->data->rx_queues[i]);
+        dev->data->tx_queue_state[i] = queue_state(dev->data->tx_queues[i]);
     }
     return 0;
+}
+
+// Starts or stops one queue; the ethdev state follows only when the port did it.
+int queue_switch(rte_eth_dev *dev, void *q, uint8_t &state, bool start) {
+    Adapter &ad = *adapter_of(dev);
+    if (q == nullptr) {
+        return -EINVAL;
+    }
+    QueueSlot &slot = static_cast<QueueBase *>(q)->slot;
+    if (int rc = start ? ad.port->start_queue(slot) : ad.port->stop_queue(slot); rc != 0) {
+        return rc;
+    }
+    state = start ? RTE_ETH_QUEUE_STATE_STARTED : RTE_ETH_QUEUE_STATE_STOPPED;
+    return 0;
+}
+int rx_queue_stop(rte_eth_dev *dev, uint16_t qid) {
+    return queue_switch(dev, dev->data->rx_queues[qid], dev->data->rx_queue_state[qid], false);
+}
+int tx_queue_stop(rte_eth_dev *dev, uint16_t qid) {
+    return queue_switch(dev, dev->data->tx_queues[qid], dev->data->tx_queue_state[qid], false);
+}
+int rx_queue_start(rte_eth_dev *dev, uint16_t qid) {
+    return queue_switch(dev, dev->data->rx_queues[qid], dev->data->rx_queue_state[qid], true);
+}
+int tx_queue_start(rte_eth_dev *dev, uint16_t qid) {
+    return queue_switch(dev, dev->data->tx_queues[qid], dev->data->tx_queue_state[qid], true);
 }
 
 int dev_stop(rte_eth_dev *dev) {
@@ -883,6 +968,12 @@ const eth_dev_ops vpmd_ops = [] {
     o.rx_queue_release = rx_queue_release;
     o.tx_queue_release = tx_queue_release;
     o.tx_done_cleanup = tx_done_cleanup;
+    o.rxq_info_get = rxq_info_get;
+    o.txq_info_get = txq_info_get;
+    o.rx_queue_start = rx_queue_start;
+    o.rx_queue_stop = rx_queue_stop;
+    o.tx_queue_start = tx_queue_start;
+    o.tx_queue_stop = tx_queue_stop;
     o.rx_queue_intr_enable = rx_queue_intr_enable;
     o.rx_queue_intr_disable = rx_queue_intr_disable;
     return o;

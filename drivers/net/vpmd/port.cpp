@@ -98,36 +98,13 @@ int PortControl::bring_up() {
     if (auto st = t_->sync_memory(); !st) {
         return failed("making memory reachable failed", st.error());
     }
-    const bool packed = ring_features_ & ring::feature::ring_packed;
     int rc = 0;
+    // A stopped queue the transport can only reset stays off the device until it starts;
+    // one it can disable is set up disabled (and unfilled), as it would be after its stop.
+    const bool stopped_at_device = t_->queue_stop() == transport::QueueStop::disable;
     dp_.each_queue([&](QueueSlot &q) {
-        if (rc != 0) {
-            return;
-        }
-        transport::QueueSetup s;
-        s.role = q.role;
-        s.index = q.index;
-        s.size = uint16_t(q.size);
-        s.desc_addr = q.desc_addr;
-        s.driver_area_addr = q.driver_area_addr;
-        s.device_area_addr = q.device_area_addr;
-        s.packed = packed; // rings restart at 0 (wrap counter set) after every drain
-        log(RTE_LOG_DEBUG, "%s: vq %u size %u desc 0x%lx driver 0x%lx device 0x%lx", name_.c_str(), q.index,
-            s.size, (unsigned long)s.desc_addr, (unsigned long)s.driver_area_addr,
-            (unsigned long)s.device_area_addr);
-        if (auto st = t_->setup_queue(s); !st) {
-            rc = failed(("vq " + std::to_string(q.index) + " setup").c_str(), st.error());
-            return;
-        }
-        auto n = t_->notifier(q.index);
-        if (!n) {
-            rc = failed(("vq " + std::to_string(q.index) + " notifier").c_str(), n.error());
-            return;
-        }
-        q.notifier = *n;
-        q.set_up = true;
-        if (auto st = t_->enable_queue(q.index, q.queue_id < active_pairs_); !st && st.error().code != -ENOTSUP) {
-            rc = failed(("vq " + std::to_string(q.index) + " enable").c_str(), st.error());
+        if (rc == 0 && (!q.stopped || stopped_at_device)) {
+            rc = set_up_queue(q);
         }
     });
     if (rc != 0) {
@@ -135,6 +112,34 @@ int PortControl::bring_up() {
     }
     if (auto st = t_->driver_ok(); !st) {
         return failed("DRIVER_OK refused", st.error());
+    }
+    return 0;
+}
+
+int PortControl::set_up_queue(QueueSlot &q) {
+    transport::QueueSetup s;
+    s.role = q.role;
+    s.index = q.index;
+    s.size = uint16_t(q.size);
+    s.desc_addr = q.desc_addr;
+    s.driver_area_addr = q.driver_area_addr;
+    s.device_area_addr = q.device_area_addr;
+    s.packed = ring_features_ & ring::feature::ring_packed; // rings restart at 0 (wrap set) after every drain
+    log(RTE_LOG_DEBUG, "%s: vq %u size %u desc 0x%lx driver 0x%lx device 0x%lx", name_.c_str(), q.index, s.size,
+        (unsigned long)s.desc_addr, (unsigned long)s.driver_area_addr, (unsigned long)s.device_area_addr);
+    const std::string vq = "vq " + std::to_string(q.index);
+    if (auto st = t_->setup_queue(s); !st) {
+        return failed((vq + " setup").c_str(), st.error());
+    }
+    auto n = t_->notifier(q.index);
+    if (!n) {
+        return failed((vq + " notifier").c_str(), n.error());
+    }
+    q.notifier = *n;
+    q.set_up = true;
+    if (auto st = t_->enable_queue(q.index, q.queue_id < active_pairs_ && !q.stopped);
+        !st && st.error().code != -ENOTSUP) {
+        return failed((vq + " enable").c_str(), st.error());
     }
     return 0;
 }
@@ -188,11 +193,77 @@ int PortControl::set_queue_pairs(uint16_t pairs) {
         if (!q.set_up || rc != 0) {
             return;
         }
-        if (auto st = t_->enable_queue(q.index, q.queue_id < pairs); !st && st.error().code != -ENOTSUP) {
+        if (auto st = t_->enable_queue(q.index, q.queue_id < pairs && !q.stopped); !st && st.error().code != -ENOTSUP) {
             rc = failed(("vq " + std::to_string(q.index) + " enable").c_str(), st.error());
         }
     });
     return rc;
+}
+
+int PortControl::stop_queue(QueueSlot &q) {
+    std::lock_guard lock(ctl_);
+    if (q.stopped) {
+        return 0;
+    }
+    const bool at_device = q.set_up && t_->attached();
+    const transport::QueueStop mode = t_->queue_stop();
+    const std::string vq = "vq " + std::to_string(q.index);
+    if (at_device && mode == transport::QueueStop::none) {
+        log(RTE_LOG_ERR, "%s: the %s device at %s cannot stop %s queue %u alone (virtio-pci needs "
+            "VIRTIO_F_RING_RESET); stop the port instead", name_.c_str(), std::string(t_->kind()).c_str(),
+            t_->where().c_str(), std::string(transport::to_string(q.role)).c_str(), q.queue_id);
+        return -ENOTSUP;
+    }
+    dp_.pause_queue(q);
+    if (at_device && mode == transport::QueueStop::disable) {
+        // The device leaves the ring alone from its answer on; what it completed is freed
+        // here, what it still holds stays posted until the queue starts or the port stops.
+        if (auto st = t_->enable_queue(q.index, false); !st) {
+            dp_.resume_queue(q);
+            return failed((vq + " disable").c_str(), st.error());
+        }
+        q.stopped = true;
+        dp_.reclaim_queue(q);
+        return 0;
+    }
+    if (at_device) {
+        if (auto st = t_->stop_queue(q.index); !st) {
+            log(RTE_LOG_WARNING, "%s: stopping %s: %s (stopped anyway)", name_.c_str(), vq.c_str(),
+                st.error().what.c_str());
+        }
+    }
+    q.set_up = false;
+    q.stopped = true;
+    dp_.drain_queue(q); // its mbufs back to their pool; the ring restarts at index 0
+    return 0;
+}
+
+int PortControl::start_queue(QueueSlot &q) {
+    std::lock_guard lock(ctl_);
+    if (!q.stopped) {
+        return 0;
+    }
+    q.stopped = false;
+    if (!started_.load() || !t_->attached()) {
+        return 0; // the port's start, or the device's return, brings it up with the others
+    }
+    dp_.fill_queue(q);
+    if (q.set_up) { // disabled at the device (QueueStop::disable): it resumes where it stopped
+        if (auto st = t_->enable_queue(q.index, q.queue_id < active_pairs_); !st && st.error().code != -ENOTSUP) {
+            q.stopped = true;
+            return failed(("vq " + std::to_string(q.index) + " enable").c_str(), st.error());
+        }
+    } else if (int rc = set_up_queue(q); rc != 0) {
+        if (q.set_up) {
+            (void)t_->stop_queue(q.index);
+            q.set_up = false;
+        }
+        dp_.drain_queue(q);
+        q.stopped = true;
+        return rc;
+    }
+    dp_.resume_queue(q);
+    return 0;
 }
 
 int PortControl::reset() {

@@ -30,6 +30,9 @@ struct QueueSlot {
     uint64_t device_area_addr = 0;
     transport::Notifier notifier{};
     bool set_up = false; // the device has it (setup_queue done, not stopped since)
+    // Stopped by the application (rte_eth_dev_*_queue_stop, or a deferred start) while the
+    // port runs: not at the device, no buffers posted, its bursts backed off.
+    bool stopped = false;
 };
 
 // What the control core needs of the data path (the ethdev layer implements it).
@@ -37,13 +40,22 @@ class DataPath {
 public:
     virtual ~DataPath() = default;
     virtual void each_queue(const std::function<void(QueueSlot &)> &fn) = 0;
-    // Returns once no burst touches any queue, and bursts back off until resume().
+    // Returns once no burst touches any queue, and bursts back off until resume() (which
+    // leaves stopped queues backed off).
     virtual void pause() = 0;
     virtual void resume() = 0;
     // Every posted buffer back to its pool; rings restart at index 0.
     virtual void drain() = 0;
-    // Rx rings get fresh buffers.
+    // Rx rings (of queues not stopped) get fresh buffers.
     virtual void fill() = 0;
+    // The same for one queue (per-queue stop and start).
+    virtual void pause_queue(QueueSlot &q) = 0;
+    virtual void resume_queue(QueueSlot &q) = 0;
+    virtual void drain_queue(QueueSlot &q) = 0;
+    virtual void fill_queue(QueueSlot &q) = 0;
+    // Frees what the device completed on one queue (rx: dropped, counted), leaving posted
+    // buffers in place: the device still holds them.
+    virtual void reclaim_queue(QueueSlot &q) = 0;
     // Called on each change only.
     virtual void link_changed(bool up) = 0;
     // Called by the watcher every period while started: say once, off the data path, which
@@ -80,6 +92,14 @@ public:
     void stop();
     // MQ: queues below `pairs` enabled at the device, the rest disabled.
     int set_queue_pairs(uint16_t pairs);
+    // One queue of a running port stopped at the device, its bursts backed off; the others
+    // keep running. QueueStop::reset: every buffer back in its pool. QueueStop::disable:
+    // completed buffers freed, posted ones left with the device until start or port stop.
+    // -ENOTSUP, said in the log, when the transport cannot stop a queue alone.
+    int stop_queue(QueueSlot &q);
+    // A stopped queue filled and back at the device (set up again from index 0, or enabled
+    // again where it stopped), its bursts let through. Also how a deferred queue starts.
+    int start_queue(QueueSlot &q);
     // Device reset and a fresh negotiation (port stopped). A device that refuses is
     // detached and the watcher attaches again.
     int reset();
@@ -120,6 +140,7 @@ public:
 private:
     int negotiate(bool first);
     int bring_up();  // memory, queues, enables, DRIVER_OK
+    int set_up_queue(QueueSlot &q); // setup_queue, notifier, enable
     void set_link(bool up);
     void on_lost();
     void on_found();

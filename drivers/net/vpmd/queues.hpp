@@ -105,6 +105,7 @@ struct QueueBase {
     uint64_t offload_errors = 0;
     uint64_t oversize = 0; // rx: frames above the MTU, dropped (also in errors)
     bool broken_reported = false; // the watcher logged this queue's break (control path only)
+    bool deferred = false;        // rx/tx_deferred_start: not started with the port
 };
 
 template <ring::DriverQueue Ring>
@@ -123,6 +124,9 @@ struct RxQueue : QueueBase {
     bool vlan_strip = false; // RTE_ETH_RX_OFFLOAD_VLAN_STRIP, in software
     // Longest frame taken (MTU + Ethernet header + one VLAN tag); LRO packets are exempt.
     uint32_t max_frame = RTE_ETHER_MAX_VLAN_FRAME_LEN;
+    // rx_queue_intr_enable/disable's last word, put back on the ring whenever it restarts
+    // (its memory is zeroed, which would mean "interrupts on").
+    bool intr_enabled = false;
 };
 
 template <ring::DriverQueue Ring>

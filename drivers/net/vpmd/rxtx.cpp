@@ -57,6 +57,19 @@ constexpr eth_tx_burst_t tx_table[2][2][2] = {
     {{tx_packed_va, tx_packed_iova}, {tx_packed_inorder_va, tx_packed_inorder_iova}},
 };
 
+// [packed][in_order]: the queue queries of the same ring type.
+struct Queries {
+    eth_rx_queue_count_t rx_count;
+    eth_rx_descriptor_status_t rx_status;
+    eth_tx_descriptor_status_t tx_status;
+};
+template <class Ring>
+constexpr Queries queries_of{rx_queue_count<Ring>, rx_descriptor_status<Ring>, tx_descriptor_status<Ring>};
+constexpr Queries query_table[2][2] = {
+    {queries_of<SplitRing>, queries_of<SplitRingInOrder>},
+    {queries_of<PackedRing>, queries_of<PackedRingInOrder>},
+};
+
 } // namespace
 
 // rte_eth_tx_prepare: what the device needs of a packet asking for checksum or
@@ -100,6 +113,10 @@ void select_bursts(Adapter &ad) {
     ad.dev->rx_pkt_burst = rx_table[ad.packed()][ad.in_order()][ad.port->mrg()][rx_iova];
     ad.dev->tx_pkt_burst = tx_table[ad.packed()][ad.in_order()][tx_iova];
     ad.dev->tx_pkt_prepare = tx_prepare;
+    const Queries &qs = query_table[ad.packed()][ad.in_order()];
+    ad.dev->rx_queue_count = qs.rx_count;
+    ad.dev->rx_descriptor_status = qs.rx_status;
+    ad.dev->tx_descriptor_status = qs.tx_status;
 }
 
 int tx_done_cleanup(void *txq, uint32_t free_cnt) {

@@ -4,6 +4,7 @@
 // Hot path: no allocation except mbufs, no logging, no virtual calls, no locks.
 #pragma once
 
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf_ptype.h>
 #include <rte_prefetch.h>
@@ -373,6 +374,65 @@ int tx_done_cleanup_on(TxQueue<Ring> *q, uint32_t free_cnt) {
     const uint32_t n = tx_reclaim(q, free_cnt == 0 ? q->size : free_cnt);
     q->gate.leave();
     return int(n);
+}
+
+// rte_eth_rx_queue_count: received buffers waiting to be collected by the next bursts
+// (one per ring buffer: a mergeable packet counts each of its buffers). From the queue's
+// own lcore, like a burst; 0 while the control path holds the queue.
+template <class Ring>
+uint32_t rx_queue_count(void *rxq) {
+    auto *q = static_cast<RxQueue<Ring> *>(rxq);
+    if (!q->gate.enter()) [[unlikely]] {
+        return 0;
+    }
+    const uint32_t n = q->ring.ready(uint16_t(q->size));
+    q->gate.leave();
+    return n;
+}
+
+// rte_eth_rx_descriptor_status: offset counts buffers from the next one a burst collects.
+// DONE: the device filled it; AVAIL: posted, not filled yet; UNAVAIL: not posted (waiting
+// for a refill, or the queue is stopped).
+template <class Ring>
+int rx_descriptor_status(void *rxq, uint16_t offset) {
+    auto *q = static_cast<RxQueue<Ring> *>(rxq);
+    if (offset >= q->size) {
+        return -EINVAL;
+    }
+    if (!q->gate.enter()) [[unlikely]] {
+        return RTE_ETH_RX_DESC_UNAVAIL;
+    }
+    int st = RTE_ETH_RX_DESC_UNAVAIL;
+    if (q->ring.ready(uint16_t(offset + 1)) > offset) {
+        st = RTE_ETH_RX_DESC_DONE;
+    } else if (offset < q->ring.in_flight()) {
+        st = RTE_ETH_RX_DESC_AVAIL;
+    }
+    q->gate.leave();
+    return st;
+}
+
+// rte_eth_tx_descriptor_status: offset counts from the next free descriptor. The free
+// descriptors come first (DONE: reusable), then the buffers in flight, oldest first: DONE
+// once the device completed them (their mbufs are freed at a later burst), else FULL.
+// A stopped queue holds nothing: DONE throughout.
+template <class Ring>
+int tx_descriptor_status(void *txq, uint16_t offset) {
+    auto *q = static_cast<TxQueue<Ring> *>(txq);
+    if (offset >= q->size) {
+        return -EINVAL;
+    }
+    if (!q->gate.enter()) [[unlikely]] {
+        return q->slot.stopped ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_UNAVAIL;
+    }
+    const uint32_t free = q->ring.free_descs();
+    int st = RTE_ETH_TX_DESC_DONE;
+    if (offset >= free) {
+        const uint32_t k = offset - free; // in-flight buffers ahead of this one
+        st = q->ring.ready(uint16_t(k + 1)) > k ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_FULL;
+    }
+    q->gate.leave();
+    return st;
 }
 
 // The header fits in front of the data, nobody else sees that memory, and it asks for no

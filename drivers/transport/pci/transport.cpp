@@ -58,6 +58,7 @@ public:
         }
         attached_ = true;
         live_ = false;
+        set_up_.reset();
         generation_ = d_.config_generation();
         return {};
     }
@@ -87,6 +88,7 @@ public:
         attached_ = false;
         live_ = false;
         queue_reset_.reset();
+        set_up_.reset();
     }
     bool may_come_back() const override { return true; } // attach() resets and starts over
 
@@ -147,6 +149,7 @@ public:
             }
         }
         queue_reset_.reset(q.index); // RING_RESET: reprogrammed while the device runs
+        set_up_.set(q.index);
         auto n = d_.setup_queue(q, (features_ & ring::feature::notification_data) != 0);
         if (!n) {
             return Unexpected<transport::Error>{n.error()};
@@ -177,7 +180,11 @@ public:
             return {};
         }
         stopped_ = true;
+        set_up_.reset();
         return d_.reset();
+    }
+    transport::QueueStop queue_stop() const override {
+        return (features_ & ring::feature::ring_reset) ? transport::QueueStop::reset : transport::QueueStop::none;
     }
 
     transport::Result<int> interrupt_fd(uint16_t) override {
@@ -210,6 +217,11 @@ public:
             }
         }
         d_.add_status(status::driver_ok);
+        if (features_ & ring::feature::ring_reset) {
+            // A queue not set up now (a deferred start) is, to the device, one just reset:
+            // it may be set up and enabled while the others run.
+            queue_reset_ |= ~set_up_;
+        }
         live_ = true;
         stopped_ = false;
         return replay();
@@ -217,6 +229,7 @@ public:
     transport::Status reset() override {
         live_ = false;
         queue_reset_.reset();
+        set_up_.reset();
         return d_.reset();
     }
     void close() override {
@@ -385,6 +398,7 @@ private:
         live_ = false;
         stopped_ = false;
         queue_reset_.reset();
+        set_up_.reset();
         return {};
     }
 
@@ -400,6 +414,7 @@ private:
     bool live_ = false;    // DRIVER_OK given since the last (re)negotiation
     bool stopped_ = false; // queues stopped (device reset) since DRIVER_OK
     std::bitset<256> queue_reset_; // stopped by RING_RESET, to be set up again
+    std::bitset<256> set_up_;      // set up since the device was last reset
     std::array<transport::Notifier, 256> notifiers_{};
     // The shadow control queue.
     uint16_t cvq_index_ = 2;

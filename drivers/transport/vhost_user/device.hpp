@@ -102,6 +102,8 @@ public:
     [[nodiscard]] uint64_t offered_features() const { return offered_ & ~f_protocol_features; }
     [[nodiscard]] uint64_t protocol_features() const { return protocol_; }
     [[nodiscard]] bool has_protocol(uint64_t pf_bit) const { return (protocol_ & pf_bit) != 0; }
+    // SET_VRING_ENABLE is there (protocol features were acked).
+    [[nodiscard]] bool rings_can_be_disabled() const { return (acked_ & f_protocol_features) != 0; }
     // Queue pairs the back-end supports: GET_QUEUE_NUM with MQ, else 1.
     Result<uint32_t> queue_pairs();
     // Sends the memory table: SET_MEM_TABLE for up to 8 regions; with CONFIGURE_MEM_SLOTS

@@ -147,6 +147,11 @@ public:
         }
         return {};
     }
+    // SET_VRING_ENABLE, with REPLY_ACK or the GET_FEATURES round trip behind it, needs
+    // protocol features; GET_VRING_BASE on one ring stops DPDK's whole device.
+    transport::QueueStop queue_stop() const override {
+        return dev_.rings_can_be_disabled() ? transport::QueueStop::disable : transport::QueueStop::none;
+    }
 
     // vhost-user has no control queue of its own here: MQ pairs become SET_VRING_ENABLE and
     // the rx filters are applied in the PMD.

@@ -47,6 +47,11 @@ public:
     void resume() override { log.push_back("resume"); }
     void drain() override { log.push_back("drain"); }
     void fill() override { log.push_back("fill"); }
+    void pause_queue(QueueSlot &q) override { log.push_back("pause " + std::to_string(q.index)); }
+    void resume_queue(QueueSlot &q) override { log.push_back("resume " + std::to_string(q.index)); }
+    void drain_queue(QueueSlot &q) override { log.push_back("drain " + std::to_string(q.index)); }
+    void fill_queue(QueueSlot &q) override { log.push_back("fill " + std::to_string(q.index)); }
+    void reclaim_queue(QueueSlot &q) override { log.push_back("reclaim " + std::to_string(q.index)); }
     void link_changed(bool up) override { log.push_back(up ? "link up" : "link down"); }
 
     std::vector<QueueSlot> slots;
@@ -209,6 +214,126 @@ TEST_F(PortTest, DeviceLossDrainsAndAReturningDeviceIsSetUpAgain) {
     EXPECT_EQ(calls_since(from), (std::vector<std::string>{"attach", "negotiate", "sync_memory", "setup 0", "enable 0",
                                                            "setup 1", "enable 1", "driver_ok"}));
     EXPECT_EQ(dp->log, (std::vector<std::string>{"pause", "drain", "fill", "resume", "link up"}));
+}
+
+TEST_F(PortTest, OneQueueStopsAloneAndStartsAgainFromIndexZero) {
+    make(2); // QueueStop::reset, as virtio-pci with RING_RESET
+    ASSERT_EQ(port->open(), 0);
+    ASSERT_EQ(port->set_queue_pairs(2), 0);
+    ASSERT_EQ(port->start(), 0);
+    dp->log.clear();
+    QueueSlot &rx1 = dp->slots[2];
+    size_t from = dev->calls.size();
+    ASSERT_EQ(port->stop_queue(rx1), 0);
+    EXPECT_EQ(calls_since(from), (std::vector<std::string>{"stop 2"})) << "no other queue touched";
+    EXPECT_EQ(dp->log, (std::vector<std::string>{"pause 2", "drain 2"}));
+    EXPECT_TRUE(rx1.stopped);
+    EXPECT_FALSE(rx1.set_up);
+    EXPECT_EQ(port->stop_queue(rx1), 0) << "stopping it again does nothing";
+    EXPECT_EQ(calls_since(from).size(), 1u);
+
+    from = dev->calls.size();
+    dp->log.clear();
+    ASSERT_EQ(port->start_queue(rx1), 0);
+    EXPECT_EQ(calls_since(from), (std::vector<std::string>{"setup 2", "enable 2"}));
+    EXPECT_EQ(dp->log, (std::vector<std::string>{"fill 2", "resume 2"})) << "filled before the device sees it";
+    EXPECT_EQ(dev->setups.back().avail_base, 0);
+    EXPECT_EQ(dev->setups.back().desc_addr, rx1.desc_addr);
+    EXPECT_FALSE(rx1.stopped);
+    EXPECT_TRUE(rx1.set_up);
+    EXPECT_TRUE(port->link_up()) << "the port stays up throughout";
+}
+
+TEST_F(PortTest, ADisabledQueueKeepsItsRingAndResumesWhereItStopped) {
+    dev->stop_mode = transport::QueueStop::disable; // as vhost-user
+    make(2);
+    ASSERT_EQ(port->open(), 0);
+    ASSERT_EQ(port->set_queue_pairs(2), 0);
+    ASSERT_EQ(port->start(), 0);
+    dp->log.clear();
+    QueueSlot &tx1 = dp->slots[3];
+    size_t from = dev->calls.size();
+    ASSERT_EQ(port->stop_queue(tx1), 0);
+    EXPECT_EQ(calls_since(from), (std::vector<std::string>{"disable 3"})) << "no GET_VRING_BASE, no reset";
+    EXPECT_EQ(dp->log, (std::vector<std::string>{"pause 3", "reclaim 3"})) << "posted buffers stay";
+    EXPECT_TRUE(tx1.stopped);
+    EXPECT_TRUE(tx1.set_up) << "still set up at the device";
+    // Queue pairs change while it is stopped: it stays disabled.
+    from = dev->calls.size();
+    ASSERT_EQ(port->set_queue_pairs(2), 0);
+    EXPECT_FALSE(dev->enabled[3]);
+    EXPECT_TRUE(dev->enabled[2]);
+    from = dev->calls.size();
+    dp->log.clear();
+    ASSERT_EQ(port->start_queue(tx1), 0);
+    EXPECT_EQ(calls_since(from), (std::vector<std::string>{"enable 3"})) << "no new set-up";
+    EXPECT_EQ(dp->log, (std::vector<std::string>{"fill 3", "resume 3"}));
+    EXPECT_FALSE(tx1.stopped);
+
+    // A device that returns while a queue is stopped sets it up disabled.
+    ASSERT_EQ(port->stop_queue(tx1), 0);
+    dev->events.push_back(transport::Event::lost);
+    dev->gone = true;
+    port->watch_once();
+    ASSERT_FALSE(port->attached());
+    from = dev->calls.size();
+    port->watch_once();
+    ASSERT_TRUE(port->attached());
+    const auto calls = calls_since(from);
+    EXPECT_NE(std::find(calls.begin(), calls.end(), "setup 3"), calls.end());
+    EXPECT_NE(std::find(calls.begin(), calls.end(), "disable 3"), calls.end());
+    EXPECT_FALSE(dev->enabled[3]);
+    EXPECT_TRUE(dev->enabled[1]);
+}
+
+TEST_F(PortTest, QueueStopIsRefusedWhenTheTransportCannotStopOneQueue) {
+    dev->stop_mode = transport::QueueStop::none;
+    make(1);
+    ASSERT_EQ(port->open(), 0);
+    ASSERT_EQ(port->start(), 0);
+    const size_t from = dev->calls.size();
+    dp->log.clear();
+    EXPECT_EQ(port->stop_queue(dp->slots[1]), -ENOTSUP);
+    EXPECT_TRUE(calls_since(from).empty());
+    EXPECT_TRUE(dp->log.empty());
+    EXPECT_FALSE(dp->slots[1].stopped);
+}
+
+TEST_F(PortTest, AStoppedQueueStaysOffTheDeviceUntilStartedEvenAcrossAReturn) {
+    make(1);
+    ASSERT_EQ(port->open(), 0);
+    dp->slots[1].stopped = true; // a deferred tx queue
+    size_t from = dev->calls.size();
+    ASSERT_EQ(port->start(), 0);
+    EXPECT_EQ(calls_since(from), (std::vector<std::string>{"sync_memory", "setup 0", "enable 0", "driver_ok"}));
+    // The device goes away and comes back: still only the running queue.
+    dev->events.push_back(transport::Event::lost);
+    dev->gone = true;
+    port->watch_once();
+    ASSERT_FALSE(port->attached());
+    from = dev->calls.size();
+    port->watch_once();
+    ASSERT_TRUE(port->attached());
+    EXPECT_EQ(calls_since(from),
+              (std::vector<std::string>{"attach", "negotiate", "sync_memory", "setup 0", "enable 0", "driver_ok"}));
+    from = dev->calls.size();
+    dp->log.clear();
+    ASSERT_EQ(port->start_queue(dp->slots[1]), 0);
+    EXPECT_EQ(calls_since(from), (std::vector<std::string>{"setup 1", "enable 1"}));
+    EXPECT_EQ(dp->log, (std::vector<std::string>{"fill 1", "resume 1"}));
+}
+
+TEST_F(PortTest, AQueueThatFailsToStartIsStoppedAgainWithItsBuffersBack) {
+    make(1);
+    ASSERT_EQ(port->open(), 0);
+    ASSERT_EQ(port->start(), 0);
+    ASSERT_EQ(port->stop_queue(dp->slots[0]), 0);
+    dev->fail_setup_index = 0;
+    dp->log.clear();
+    EXPECT_EQ(port->start_queue(dp->slots[0]), -EIO);
+    EXPECT_EQ(dp->log, (std::vector<std::string>{"fill 0", "drain 0"}));
+    EXPECT_TRUE(dp->slots[0].stopped);
+    EXPECT_FALSE(dp->slots[0].set_up);
 }
 
 TEST_F(PortTest, ALossNotConfirmedUnderTheLockIsIgnored) {

@@ -212,12 +212,20 @@ private:
 
     std::string collect(uint16_t max) {
         Used<uint32_t> out[8];
+        // ready() must say exactly what collect() then returns, and never consume.
+        const uint16_t ready = pair_->q.ready(max);
+        if (pair_->q.ready(max) != ready || (max > 1 && pair_->q.ready(uint16_t(max - 1)) != std::min<uint16_t>(ready, uint16_t(max - 1)))) {
+            return "ready() is not a pure count";
+        }
         const uint16_t got = pair_->q.collect(out, max);
         if (pair_->q.broken() != Broken::none) {
             return std::string("driver broke on valid traffic: ") + std::string(to_string(pair_->q.broken()));
         }
         if (got > max) {
             return "collect overflowed";
+        }
+        if (got != ready) {
+            return "ready() said " + std::to_string(ready) + ", collect returned " + std::to_string(got);
         }
         for (uint16_t i = 0; i < got; ++i) {
             if (collected_ >= expect_.size()) {
@@ -297,7 +305,14 @@ void hostile_device(uint32_t seed) {
             bytes[from + rng() % (to - from)] = uint8_t(rng());
         }
         Used<uint32_t> out[32];
+        // Whatever the device wrote, ready() reads only inside the ring and counts at most
+        // what is in flight; when collect() finds nothing wrong they agree.
+        const uint16_t ready = p.q.ready(32);
+        ASSERT_LE(ready, p.q.in_flight());
         const uint16_t got = p.q.collect(out, 32);
+        if (p.q.broken() == Broken::none) {
+            ASSERT_EQ(got, ready);
+        }
         for (uint16_t i = 0; i < got; ++i) {
             ASSERT_EQ(outstanding.erase(out[i].cookie), 1u) << "returned twice or never posted";
             ASSERT_LE(out[i].len, 512u);

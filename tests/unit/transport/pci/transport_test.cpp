@@ -188,6 +188,30 @@ TEST(PciTransport, WithRingResetAStoppedQueueComesBackWhileTheDeviceRuns) {
     EXPECT_EQ(o.dev->status_log.size(), status_writes) << "no device reset, no renegotiation";
 }
 
+TEST(PciTransport, WithRingResetAQueueLeftOutAtDriverOkIsSetUpLaterWhileTheDeviceRuns) {
+    Opened o = open();
+    o.dev->offered |= ring::feature::ring_reset;
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    ASSERT_TRUE(o.t->negotiate(v1));
+    EXPECT_EQ(o.t->queue_stop(), transport::QueueStop::reset);
+    ASSERT_TRUE(o.t->setup_queue(queue(0)));
+    ASSERT_TRUE(o.t->enable_queue(0, true));
+    ASSERT_TRUE(o.t->driver_ok()); // queue 1 deferred
+    const size_t status_writes = o.dev->status_log.size();
+    ASSERT_TRUE(o.t->setup_queue(queue(1)));
+    ASSERT_TRUE(o.t->enable_queue(1, true));
+    EXPECT_EQ(o.dev->queues[1].enable, 1);
+    EXPECT_EQ(o.dev->queues[0].enable, 1) << "the running queue untouched";
+    EXPECT_EQ(o.dev->status_log.size(), status_writes) << "no device reset";
+}
+
+TEST(PciTransport, WithoutRingResetQueuesDoNotStopAlone) {
+    Opened o = open();
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    ASSERT_TRUE(o.t->negotiate(v1));
+    EXPECT_EQ(o.t->queue_stop(), transport::QueueStop::none);
+}
+
 TEST(PciTransport, EventsReportNeedsResetAndConfigChanges) {
     Opened o = open();
     ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
@@ -300,6 +324,11 @@ public:
     void resume() override {}
     void drain() override {}
     void fill() override {}
+    void pause_queue(pmd::QueueSlot &) override {}
+    void resume_queue(pmd::QueueSlot &) override {}
+    void drain_queue(pmd::QueueSlot &) override {}
+    void fill_queue(pmd::QueueSlot &) override {}
+    void reclaim_queue(pmd::QueueSlot &) override {}
     void link_changed(bool up) override { links.push_back(up); }
     std::vector<pmd::QueueSlot> slots;
     std::vector<bool> links;
