@@ -7,6 +7,8 @@
 #include <rte_interrupts.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "integration/eal_env.hpp"
@@ -211,4 +213,51 @@ TEST(RxInterruptsConfig, TheInterruptHandleIsReleasedWithThePort) {
         EXPECT_EQ(rte_eth_dev_rx_intr_ctl_q(p.vpmd, 0, RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_ADD, nullptr), -ENOTSUP);
     }
     EXPECT_EQ(open_fds(), fds) << "eventfds closed with the port";
+}
+
+// Link status changes reach a callback registered for RTE_ETH_EVENT_INTR_LSC (on the
+// control thread), as an application with intr_conf.lsc = 1 expects: the backend going
+// away is heard as link down, its return as link up, with no polling of the link.
+TEST(LinkStatusInterrupt, ARegisteredCallbackHearsTheBackendGoAndReturn) {
+    VPMD_REQUIRE_EAL();
+    struct Heard {
+        std::mutex m;
+        std::condition_variable cv;
+        std::vector<int> states; // link_status seen by each callback
+    } heard;
+    const auto on_lsc = [](uint16_t port, rte_eth_event_type, void *arg, void *) -> int {
+        auto &h = *static_cast<Heard *>(arg);
+        rte_eth_link link{};
+        (void)rte_eth_link_get_nowait(port, &link);
+        std::lock_guard<std::mutex> g(h.m);
+        h.states.push_back(link.link_status);
+        h.cv.notify_all();
+        return 0;
+    };
+    const auto heard_last = [&](int status) {
+        std::unique_lock<std::mutex> g(heard.m);
+        return heard.cv.wait_for(g, std::chrono::seconds(10),
+                                 [&] { return !heard.states.empty() && heard.states.back() == status; });
+    };
+    const unsigned before = available();
+    {
+        VhostPair p("intr_lsc", "", 1);
+        ASSERT_EQ(p.start_vhost(pool()), 0);
+        ASSERT_EQ(p.probe_vpmd(), 0);
+        ASSERT_EQ(rte_eth_dev_callback_register(p.vpmd, RTE_ETH_EVENT_INTR_LSC, on_lsc, &heard), 0);
+        rte_eth_conf conf{};
+        conf.intr_conf.lsc = 1;
+        ASSERT_EQ(rte_eth_dev_configure(p.vpmd, 1, 1, &conf), 0);
+        ASSERT_EQ(rte_eth_rx_queue_setup(p.vpmd, 0, 0, SOCKET_ID_ANY, nullptr, pool()), 0);
+        ASSERT_EQ(rte_eth_tx_queue_setup(p.vpmd, 0, 0, SOCKET_ID_ANY, nullptr), 0);
+        ASSERT_EQ(rte_eth_dev_start(p.vpmd), 0);
+        EXPECT_TRUE(heard_last(RTE_ETH_LINK_UP)) << "no callback when the link came up";
+        p.close_vhost();
+        EXPECT_TRUE(heard_last(RTE_ETH_LINK_DOWN)) << "no callback when the backend went away";
+        ASSERT_EQ(p.start_vhost(pool()), 0);
+        EXPECT_TRUE(heard_last(RTE_ETH_LINK_UP)) << "no callback when the backend returned";
+        ASSERT_EQ(rte_eth_dev_stop(p.vpmd), 0);
+        ASSERT_EQ(rte_eth_dev_callback_unregister(p.vpmd, RTE_ETH_EVENT_INTR_LSC, on_lsc, &heard), 0);
+    }
+    EXPECT_EQ(available(), before) << "every mbuf back in the pool";
 }
