@@ -48,6 +48,22 @@ struct Adapter final : DataPath {
 
 inline Adapter *adapter_of(rte_eth_dev *dev) { return *static_cast<Adapter **>(dev->data->dev_private); }
 
+// Calls fn(QueueBase &) for every queue set up on the port.
+template <class F>
+void each_base(Adapter &ad, F &&fn) {
+    rte_eth_dev_data *d = ad.dev->data;
+    for (uint16_t i = 0; i < d->nb_rx_queues; ++i) {
+        if (d->rx_queues[i] != nullptr) {
+            fn(*static_cast<QueueBase *>(d->rx_queues[i]));
+        }
+    }
+    for (uint16_t i = 0; i < d->nb_tx_queues; ++i) {
+        if (d->tx_queues[i] != nullptr) {
+            fn(*static_cast<QueueBase *>(d->tx_queues[i]));
+        }
+    }
+}
+
 // Calls fn(Q<Ring>*) with the queue's real type (layout x IN_ORDER policy). Control path.
 template <template <class> class Q, class F>
 void with_queue(const Adapter &ad, void *q, F &&fn) {

@@ -35,22 +35,6 @@ void membarrier_all() {
     }
 }
 
-// Calls fn(QueueBase &) for every queue set up on the port.
-template <class F>
-void each_base(Adapter &ad, F &&fn) {
-    rte_eth_dev_data *d = ad.dev->data;
-    for (uint16_t i = 0; i < d->nb_rx_queues; ++i) {
-        if (d->rx_queues[i] != nullptr) {
-            fn(*static_cast<QueueBase *>(d->rx_queues[i]));
-        }
-    }
-    for (uint16_t i = 0; i < d->nb_tx_queues; ++i) {
-        if (d->tx_queues[i] != nullptr) {
-            fn(*static_cast<QueueBase *>(d->tx_queues[i]));
-        }
-    }
-}
-
 } // namespace
 
 void Adapter::each_queue(const std::function<void(QueueSlot &)> &fn) {

@@ -481,24 +481,6 @@ int dev_configure(rte_eth_dev *dev) {
     return 0;
 }
 
-// Calls fn(QueueBase &) on every queue set up; true if any is deferred.
-template <class F>
-bool for_each_queue_base(rte_eth_dev *dev, F &&fn) {
-    bool deferred = false;
-    const auto each = [&](void **qs, uint16_t n) {
-        for (uint16_t i = 0; i < n; ++i) {
-            if (qs[i] != nullptr) {
-                auto &q = *static_cast<QueueBase *>(qs[i]);
-                fn(q);
-                deferred |= q.deferred;
-            }
-        }
-    };
-    each(dev->data->rx_queues, dev->data->nb_rx_queues);
-    each(dev->data->tx_queues, dev->data->nb_tx_queues);
-    return deferred;
-}
-
 uint8_t queue_state(const void *q) {
     return q != nullptr && !static_cast<const QueueBase *>(q)->slot.stopped ? RTE_ETH_QUEUE_STATE_STARTED
                                                                            : RTE_ETH_QUEUE_STATE_STOPPED;
@@ -516,7 +498,11 @@ int dev_start(rte_eth_dev *dev) {
     select_bursts(ad);
     apply_offloads(ad);
     // Deferred queues stay stopped (and off the device) until rte_eth_dev_*_queue_start.
-    const bool any_deferred = for_each_queue_base(dev, [](QueueBase &q) { q.slot.stopped = q.deferred; });
+    bool any_deferred = false;
+    each_base(ad, [&](QueueBase &q) {
+        q.slot.stopped = q.deferred;
+        any_deferred |= q.deferred;
+    });
     if (any_deferred && ad.port->transport().queue_stop() == transport::QueueStop::none) {
         log(RTE_LOG_ERR, "%s: deferred queue start needs a device that starts queues alone (virtio-pci: "
             "VIRTIO_F_RING_RESET)", ad.name.c_str());
