@@ -1,7 +1,12 @@
 // Test-only emulated modern virtio-pci net function behind pci::Function: config space with
-// the virtio capabilities, and BAR 4 holding common config (with its select-register
-// semantics), ISR, device config and the notify area. Knobs make it a bad device. No EAL.
+// the virtio capabilities and MSI-X, and BAR 4 holding common config (with its
+// select-register semantics), ISR, device config and the notify area. MSI-X vectors are
+// delivered to eventfds the device owns (signal() fires one). Knobs make it a bad device.
+// No EAL.
 #pragma once
+
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
@@ -17,7 +22,7 @@ namespace vpmd::test {
 struct EmulatedQueue {
     uint16_t max_size = 256;
     uint16_t size = 256;
-    uint16_t msix = 0;
+    uint16_t msix = pci::no_vector;
     uint16_t enable = 0;
     uint16_t notify_off = 0;
     uint64_t desc = 0, driver = 0, device = 0;
@@ -30,6 +35,9 @@ struct EmulatedPciKnobs {
     uint32_t notify_mult = 4;
     uint16_t bad_notify_off = 0; // nonzero: queue 1 reports this notify offset
     bool refuse_features_ok = false;
+    uint16_t msix_vectors = 4;  // MSI-X table size (0: no MSI-X capability)
+    bool msix_delivery = true;  // false: enable_msix fails, as without VFIO interrupts
+    bool refuse_vectors = false; // every queue vector reads back NO_VECTOR (mapping failed)
 };
 
 class EmulatedVirtioPci final : public pci::Function {
@@ -53,6 +61,11 @@ public:
         std::memcpy(&bar_[device_off], mac, 6);
         link_up(true);
     }
+    ~EmulatedVirtioPci() override {
+        for (int fd : msix_fds_) {
+            ::close(fd);
+        }
+    }
 
     // Device side knobs and state the tests look at.
     uint64_t offered = 0;
@@ -62,6 +75,16 @@ public:
     std::vector<EmulatedQueue> queues;
     std::vector<uint8_t> status_log; // every status write
     uint32_t queue_resets = 0;
+    uint16_t config_msix = pci::no_vector;
+
+    // The device signals MSI-X vector `v` (ignored when not routed, as a masked vector).
+    void signal(uint16_t v) {
+        if (v >= 1 && size_t(v) <= msix_fds_.size()) {
+            const uint64_t one = 1;
+            [[maybe_unused]] ssize_t n = ::write(msix_fds_[v - 1], &one, sizeof(one));
+        }
+    }
+    size_t msix_routed() const { return msix_fds_.size(); }
 
     void set_config(uint16_t mtu, uint16_t max_pairs) {
         std::memcpy(&bar_[device_off + 10], &mtu, 2);
@@ -119,6 +142,18 @@ public:
     volatile void *notify_address(uint8_t bar, uint64_t off) override {
         return bar == 4 && off < bar_.size() ? &bar_[off] : nullptr;
     }
+    transport::Result<std::vector<int>> enable_msix(uint16_t n) override {
+        if (!k_.msix_delivery) {
+            return transport::fail(-ENOTSUP, "emulated: no MSI-X delivery");
+        }
+        if (!msix_fds_.empty() || n == 0 || n + 1 > k_.msix_vectors) {
+            return transport::fail(-EINVAL, "emulated: MSI-X asked twice or for too many vectors");
+        }
+        for (uint16_t i = 0; i < n; ++i) {
+            msix_fds_.push_back(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        }
+        return msix_fds_;
+    }
 
     static constexpr uint32_t isr_off = 0x1000, device_off = 0x2000, notify_off = 0x3000;
 
@@ -140,6 +175,8 @@ private:
         case c::queue_enable: return q ? q->enable : 0;
         case c::queue_notify_off: return q ? q->notify_off : 0;
         case c::queue_reset: return 0;
+        case c::queue_msix_vector: return q ? q->msix : pci::no_vector;
+        case c::config_msix_vector: return config_msix;
         default: return 0;
         }
     }
@@ -163,7 +200,9 @@ private:
                 for (auto &q : queues) {
                     q.enable = 0;
                     q.size = q.max_size;
+                    q.msix = pci::no_vector;
                 }
+                config_msix = pci::no_vector;
             }
             if ((s & pci::status::features_ok) && (k_.refuse_features_ok || (driver_features & ~offered))) {
                 s &= uint8_t(~pci::status::features_ok);
@@ -180,7 +219,8 @@ private:
             }
             break;
         case c::queue_size: sel().size = uint16_t(v); break;
-        case c::queue_msix_vector: sel().msix = uint16_t(v); break;
+        case c::queue_msix_vector: sel().msix = k_.refuse_vectors ? pci::no_vector : take_vector(uint16_t(v)); break;
+        case c::config_msix_vector: config_msix = take_vector(uint16_t(v)); break;
         case c::queue_enable: sel().enable = uint16_t(v); break;
         case c::queue_desc: sel().desc = (sel().desc & ~0xffffffffULL) | v; break;
         case c::queue_desc + 4: sel().desc = (sel().desc & 0xffffffffULL) | (uint64_t(v) << 32); break;
@@ -192,6 +232,26 @@ private:
         }
     }
 
+    // A vector past the table is refused: it reads back as NO_VECTOR (virtio 1.2, 4.1.5.1.2).
+    uint16_t take_vector(uint16_t v) const { return v < k_.msix_vectors ? v : pci::no_vector; }
+
+    void link_cap(uint8_t at) {
+        if (last_cap_ != 0) {
+            cfg_[last_cap_ + 1] = at;
+        } else {
+            cfg_[0x34] = at;
+        }
+        last_cap_ = at;
+    }
+    void add_msix_cap() {
+        const uint8_t at = next_cap_;
+        cfg_[at] = pci::msix_cap_id;
+        cfg_[at + 1] = 0;
+        const uint16_t control = uint16_t(k_.msix_vectors - 1);
+        std::memcpy(&cfg_[at + 2], &control, 2);
+        link_cap(at);
+        next_cap_ = uint8_t(at + 12);
+    }
     void add_cap(uint8_t type, uint32_t off, uint32_t len, bool notify = false) {
         const uint8_t at = next_cap_;
         const uint8_t cap_len = notify ? 20 : 16;
@@ -205,12 +265,7 @@ private:
         if (notify) {
             std::memcpy(&cfg_[at + 16], &k_.notify_mult, 4);
         }
-        if (last_cap_ != 0) {
-            cfg_[last_cap_ + 1] = at;
-        } else {
-            cfg_[0x34] = at;
-        }
-        last_cap_ = at;
+        link_cap(at);
         next_cap_ = uint8_t(at + 24);
     }
     void build_config() {
@@ -227,6 +282,9 @@ private:
         add_cap(pci::cap::isr, isr_off, 4);
         add_cap(pci::cap::device, device_off, 0x20);
         add_cap(pci::cap::notify, notify_off, 0x1000, true);
+        if (k_.msix_vectors != 0) {
+            add_msix_cap();
+        }
     }
 
     Knobs k_;
@@ -236,6 +294,7 @@ private:
     uint16_t qsel_ = 0;
     uint8_t next_cap_ = 0x40;
     uint8_t last_cap_ = 0;
+    std::vector<int> msix_fds_; // vector v's eventfd at [v - 1]
 };
 
 } // namespace vpmd::test

@@ -343,7 +343,9 @@ void apply_offloads(Adapter &ad) {
 // rte_eth_dev_rx_intr_ctl_q reads the ethdev's interrupt handle: one eventfd per rx queue
 // (the transport's, stable until close), vector RXTX_OFFSET + i for queue i; EAL reads the
 // eventfd's counter when it fires.
-// The handle is ours only when we made it: a PCI port's belongs to its bus device.
+// A vdev port's handle is ours, made here and filled with the transport's eventfds. A PCI
+// port's belongs to its bus device: its efds are the MSI-X eventfds the transport routed
+// (rx queue i on efds[i], MSI-X vector 1 + i), so only the vector list is ours.
 int setup_rx_interrupts(Adapter &ad, uint16_t nrx) {
     rte_eth_dev *dev = ad.dev;
     std::vector<int> fds;
@@ -361,20 +363,30 @@ int setup_rx_interrupts(Adapter &ad, uint16_t nrx) {
             return -ENOMEM;
         }
         dev->intr_handle = ad.own_intr;
-    } else if (dev->intr_handle != ad.own_intr) {
-        log(RTE_LOG_ERR, "%s: rx interrupts: the port's interrupt handle belongs to its bus device", ad.name.c_str());
-        return -ENOTSUP;
     }
     rte_intr_handle *h = dev->intr_handle;
-    for (uint16_t i = 0; i < nrx; ++i) {
-        if (rte_intr_efds_index_set(h, i, fds[i]) != 0) {
+    if (h == ad.own_intr) {
+        for (uint16_t i = 0; i < nrx; ++i) {
+            if (rte_intr_efds_index_set(h, i, fds[i]) != 0) {
+                return -rte_errno;
+            }
+        }
+        if (rte_intr_nb_efd_set(h, nrx) != 0 || rte_intr_max_intr_set(h, nrx + 1) != 0 ||
+            rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 ||
+            rte_intr_efd_counter_size_set(h, sizeof(uint64_t)) != 0) {
             return -rte_errno;
+        }
+    } else {
+        for (uint16_t i = 0; i < nrx; ++i) {
+            if (rte_intr_efds_index_get(h, i) != fds[i]) {
+                log(RTE_LOG_ERR, "%s: rx interrupts: the bus device's interrupt handle does not hold rx queue %u's "
+                    "MSI-X eventfd", ad.name.c_str(), i);
+                return -EIO;
+            }
         }
     }
     rte_intr_vec_list_free(h);
-    if (rte_intr_nb_efd_set(h, nrx) != 0 || rte_intr_max_intr_set(h, nrx + 1) != 0 ||
-        rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 || rte_intr_efd_counter_size_set(h, sizeof(uint64_t)) != 0 ||
-        rte_intr_vec_list_alloc(h, "vpmd_rx_intr", nrx) != 0) {
+    if (rte_intr_vec_list_alloc(h, "vpmd_rx_intr", nrx) != 0) {
         return -rte_errno;
     }
     for (uint16_t i = 0; i < nrx; ++i) {
@@ -386,6 +398,9 @@ int setup_rx_interrupts(Adapter &ad, uint16_t nrx) {
 }
 
 void free_rx_interrupts(Adapter &ad) {
+    if (ad.dev->intr_handle != nullptr && ad.dev->intr_handle != ad.own_intr) {
+        rte_intr_vec_list_free(ad.dev->intr_handle); // the bus device's handle: only the list is ours
+    }
     if (ad.own_intr != nullptr) {
         rte_intr_vec_list_free(ad.own_intr);
         rte_intr_instance_free(ad.own_intr);

@@ -2,12 +2,14 @@
 // -> its BARs mapped through VFIO, in EAL's default container or (dma=own) one of its own
 // -> the virtio-pci transport, data queues by IOVA (EAL) or VA (own) -> create_port. Transitional devices (1af4:1000) are not claimed: their legacy
 // interface is not supported, and a modern-capable one shows 1041 with disable-legacy=on.
+#define ALLOW_EXPERIMENTAL_API // rte_intr_type_get
 #include <bus_pci_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_pci.h>
 
 #include <rte_bus_pci.h>
 #include <rte_eal.h>
+#include <rte_interrupts.h>
 #include <rte_log.h>
 
 #include <rte_vfio.h>
@@ -25,10 +27,17 @@
 namespace vpmd::pmd {
 namespace {
 
-// pci::Function over the BARs and config space EAL gives (mapped through VFIO).
+// pci::Function over the BARs, config space and interrupt handle EAL gives (mapped
+// through VFIO).
 class EalPciFunction final : public pci::Function {
 public:
     explicit EalPciFunction(rte_pci_device *d) : d_(d) {}
+    ~EalPciFunction() override {
+        if (msix_on_) {
+            (void)rte_intr_disable(d_->intr_handle);
+            rte_intr_efd_disable(d_->intr_handle); // closes the eventfds
+        }
+    }
     std::string address() const override { return d_->name; }
     bool read_config(uint32_t off, void *buf, uint32_t len) const override {
         return rte_pci_read_config(d_, buf, len, off) == int(len);
@@ -56,12 +65,45 @@ public:
         }
     }
     volatile void *notify_address(uint8_t bar, uint64_t off) override { return at(bar, off); }
+    // EAL's VFIO set-up chose MSI-X for the handle when the function has it (vector 0 is the
+    // handle's own eventfd); rte_intr_efd_enable makes one eventfd per further vector and
+    // rte_intr_enable hands them all to VFIO in one VFIO_DEVICE_SET_IRQS.
+    transport::Result<std::vector<int>> enable_msix(uint16_t n) override {
+        rte_intr_handle *h = d_->intr_handle;
+        const std::string at = address() + ": ";
+        if (msix_on_) {
+            return transport::fail(-EALREADY, at + "MSI-X is routed already");
+        }
+        if (h == nullptr || rte_intr_type_get(h) != RTE_INTR_HANDLE_VFIO_MSIX) {
+            return transport::fail(-ENOTSUP, at + "rx interrupts need MSI-X through VFIO, and EAL set the function "
+                                                  "up for " + (h == nullptr ? "no interrupts" : "INTx or MSI") +
+                                                  " (--vfio-intr=msix, vfio-pci)");
+        }
+        if (n == 0 || n > RTE_MAX_RXTX_INTR_VEC_ID) {
+            return transport::fail(-EINVAL, at + std::to_string(n) + " MSI-X vectors asked");
+        }
+        if (int rc = rte_intr_efd_enable(h, n); rc != 0) {
+            rte_intr_efd_disable(h);
+            return transport::fail(rc < 0 ? rc : -EIO, at + "no eventfds for " + std::to_string(n) + " MSI-X vectors");
+        }
+        if (rte_intr_enable(h) != 0) {
+            rte_intr_efd_disable(h);
+            return transport::fail(-EIO, at + "VFIO did not route " + std::to_string(n + 1) + " MSI-X vectors");
+        }
+        msix_on_ = true;
+        std::vector<int> fds;
+        for (uint16_t i = 0; i < n; ++i) {
+            fds.push_back(rte_intr_efds_index_get(h, i));
+        }
+        return fds;
+    }
 
 private:
     volatile void *at(uint8_t bar, uint64_t off) const {
         return static_cast<volatile char *>(d_->mem_resource[bar].addr) + off;
     }
     rte_pci_device *d_;
+    bool msix_on_ = false;
 };
 
 // Every device this driver mapped, with the container it is in (-1: EAL's default), until

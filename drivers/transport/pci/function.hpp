@@ -1,11 +1,15 @@
-// A PCI function as the virtio-pci transport reaches it: config space, and register access
-// to its BARs (MMIO). The DPDK bus gives the real one (dpdk_function.cpp); unit tests give
-// an emulated virtio-pci device. Control path only, except notify_address(), whose pointer
-// the burst functions store to.
+// A PCI function as the virtio-pci transport reaches it: config space, register access
+// to its BARs (MMIO) and MSI-X delivery to eventfds. The DPDK bus gives the real one
+// (probe_pci.cpp, through VFIO); unit tests give an emulated virtio-pci device. Control
+// path only, except notify_address(), whose pointer the burst functions store to.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "drivers/transport/transport.hpp"
 
 namespace vpmd::pci {
 
@@ -29,6 +33,14 @@ public:
     virtual void write(uint8_t bar, uint64_t off, uint8_t width, uint32_t value) = 0;
     // The address a store must go to for a notify register (the data path's doorbell).
     [[nodiscard]] virtual volatile void *notify_address(uint8_t bar, uint64_t off) = 0;
+    // MSI-X: routes vectors 1..n to one eventfd each and returns them in vector order
+    // (vector 0 is left to config changes, which the transport polls instead). Once per
+    // function; the eventfds stay valid until it is destroyed. Fails where the function
+    // cannot deliver MSI-X to eventfds (no VFIO interrupt support, INTx or MSI only).
+    virtual transport::Result<std::vector<int>> enable_msix(uint16_t n) {
+        (void)n;
+        return transport::fail(-ENOTSUP, address() + ": MSI-X cannot be delivered to eventfds here");
+    }
 };
 
 } // namespace vpmd::pci

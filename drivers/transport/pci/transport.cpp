@@ -122,6 +122,7 @@ public:
         const bool mq = (features_ & net::feature::mq) && (features_ & net::feature::ctrl_vq);
         i.max_queue_pairs = mq ? std::max<uint16_t>(c->max_virtqueue_pairs, 1) : 1;
         cvq_index_ = uint16_t(2 * i.max_queue_pairs);
+        pairs_ = uint16_t(i.max_queue_pairs);
         if (features_ & net::feature::mac) {
             i.mac = c->mac;
         }
@@ -150,7 +151,7 @@ public:
         }
         queue_reset_.reset(q.index); // RING_RESET: reprogrammed while the device runs
         set_up_.set(q.index);
-        auto n = d_.setup_queue(q, (features_ & ring::feature::notification_data) != 0);
+        auto n = d_.setup_queue(q, (features_ & ring::feature::notification_data) != 0, vector_of(q));
         if (!n) {
             return Unexpected<transport::Error>{n.error()};
         }
@@ -187,9 +188,37 @@ public:
         return (features_ & ring::feature::ring_reset) ? transport::QueueStop::reset : transport::QueueStop::none;
     }
 
-    transport::Result<int> interrupt_fd(uint16_t) override {
-        return transport::fail(-ENOTSUP, f_->address() + ": rx interrupts need MSI-X vectors over VFIO, which this "
-                                                          "transport does not set up yet");
+    // Rx queue q signals MSI-X vector q + 1 (vector 0 would be config changes, which
+    // wait_event polls). The first call routes one vector to an eventfd for every rx queue
+    // the device has, so later queue-pair changes need no new routing; each rx queue set up
+    // from then on is given its vector. Tx and control queues get none: they are polled.
+    transport::Result<int> interrupt_fd(uint16_t index) override {
+        const std::string at = f_->address() + ": ";
+        // Not num_queues: a device without MQ negotiated (yet, or since its last reset) may
+        // show one pair there (QEMU does).
+        const uint16_t rx_queues = pairs_;
+        if (index % 2 != 0 || index / 2 >= rx_queues) {
+            return transport::fail(-EINVAL, at + "queue " + std::to_string(index) + " is not one of the device's " +
+                                                std::to_string(rx_queues) + " rx queues");
+        }
+        if (irq_fds_.empty()) {
+            const uint16_t vectors = d_.msix_vectors();
+            if (vectors == 0) {
+                return transport::fail(-ENOTSUP, at + "rx interrupts need MSI-X, and the function has no MSI-X "
+                                                      "capability");
+            }
+            auto fds = f_->enable_msix(std::min<uint16_t>(rx_queues, uint16_t(vectors - 1)));
+            if (!fds) {
+                return Unexpected<transport::Error>{fds.error()};
+            }
+            irq_fds_ = std::move(*fds);
+        }
+        if (index / 2 >= irq_fds_.size()) {
+            return transport::fail(-ENOSPC, at + "rx queue " + std::to_string(index / 2) + " needs MSI-X vector " +
+                                                std::to_string(index / 2 + 1) + ", and the function has " +
+                                                std::to_string(d_.msix_vectors()) + " vectors");
+        }
+        return irq_fds_[index / 2];
     }
     transport::Status device_command(uint8_t cls, uint8_t cmd, std::span<const uint8_t> data) override {
         if (!relayable(cls, cmd)) {
@@ -386,6 +415,11 @@ private:
             cvq_);
     }
 
+    uint16_t vector_of(const transport::QueueSetup &q) const {
+        const bool routed = q.role == transport::QueueRole::rx && q.index % 2 == 0 && q.index / 2 < irq_fds_.size();
+        return routed ? uint16_t(q.index / 2 + 1) : no_vector;
+    }
+
     // After a stop: reset (if not done) and the handshake again with the same features.
     transport::Status restart() {
         if (auto st = d_.reset(); !st) {
@@ -416,8 +450,10 @@ private:
     std::bitset<256> queue_reset_; // stopped by RING_RESET, to be set up again
     std::bitset<256> set_up_;      // set up since the device was last reset
     std::array<transport::Notifier, 256> notifiers_{};
+    std::vector<int> irq_fds_; // rx queue q's MSI-X eventfd at [q] (the Function owns them)
     // The shadow control queue.
     uint16_t cvq_index_ = 2;
+    uint16_t pairs_ = 1; // queue pairs the device config gives (device_info)
     CvqRing cvq_;
     ring::DmaRegion cvq_mem_{};
     size_t cmd_off_ = 0;

@@ -46,6 +46,10 @@ transport::Result<VirtioPci> VirtioPci::open(Function &f) {
             return transport::fail(-EINVAL, at + "capability pointer " + hex(ptr) + " outside config space");
         }
         const uint8_t next = c[1];
+        if (c[0] == msix_cap_id) {
+            const uint16_t control = uint16_t(c[2] | (c[3] << 8));
+            d.msix_vectors_ = uint16_t((control & 0x7ff) + 1); // table size is encoded as N - 1
+        }
         if (c[0] == cap::vendor_id && c[2] >= 16) {
             Region r;
             r.bar = c[4];
@@ -151,7 +155,8 @@ uint16_t VirtioPci::queue_max_size(uint16_t index) {
     return uint16_t(rd(common::queue_size, 2));
 }
 
-transport::Result<transport::Notifier> VirtioPci::setup_queue(const transport::QueueSetup &q, bool notification_data) {
+transport::Result<transport::Notifier> VirtioPci::setup_queue(const transport::QueueSetup &q, bool notification_data,
+                                                              uint16_t vector) {
     const std::string at = f_->address() + ": queue " + std::to_string(q.index) + ": ";
     const uint16_t max = queue_max_size(q.index);
     if (max == 0) {
@@ -167,7 +172,11 @@ transport::Result<transport::Notifier> VirtioPci::setup_queue(const transport::Q
     }
     wr(common::queue_select, 2, q.index);
     wr(common::queue_size, 2, q.size);
-    wr(common::queue_msix_vector, 2, no_vector);
+    wr(common::queue_msix_vector, 2, vector);
+    if (const uint16_t got = uint16_t(rd(common::queue_msix_vector, 2)); got != vector) {
+        return transport::fail(-ENOSPC, at + "the device did not take MSI-X vector " + std::to_string(vector) +
+                                            " (it reads back " + std::to_string(got) + ")");
+    }
     wr64(common::queue_desc, q.desc_addr);
     wr64(common::queue_driver, q.driver_area_addr);
     wr64(common::queue_device, q.device_area_addr);

@@ -50,7 +50,8 @@ inline constexpr uint32_t queue_reset = 0x3a;
 inline constexpr uint32_t min_length = 0x38; // what a virtio 1.0 device must provide
 } // namespace common
 
-inline constexpr uint16_t no_vector = 0xffff; // MSI-X: none (we poll)
+inline constexpr uint16_t no_vector = 0xffff; // MSI-X: none (the queue is polled)
+inline constexpr uint8_t msix_cap_id = 0x11;   // PCI capability ID of MSI-X
 
 // Where one capability's structure lives.
 struct Region {
@@ -84,8 +85,13 @@ public:
     [[nodiscard]] uint16_t num_queues() const;
     // The largest size the device takes for queue `index` (0: no such queue).
     [[nodiscard]] uint16_t queue_max_size(uint16_t index);
-    // Programs the queue (size, addresses, no MSI-X vector) and returns its doorbell.
-    transport::Result<transport::Notifier> setup_queue(const transport::QueueSetup &q, bool notification_data);
+    // MSI-X table entries the function has (its MSI-X capability; 0 without one).
+    [[nodiscard]] uint16_t msix_vectors() const { return msix_vectors_; }
+    // Programs the queue (size, addresses, the MSI-X vector its used-buffer notifications
+    // go to, or no_vector) and returns its doorbell. A vector the device does not take
+    // (it reads back otherwise) fails.
+    transport::Result<transport::Notifier> setup_queue(const transport::QueueSetup &q, bool notification_data,
+                                                       uint16_t vector = no_vector);
     transport::Status enable_queue(uint16_t index);
     // RING_RESET: resets one queue (it must be set up again).
     transport::Status reset_queue(uint16_t index);
@@ -105,6 +111,7 @@ private:
     Function *f_;
     Region common_, notify_, device_; // the ISR capability is not used: we poll
     uint32_t notify_multiplier_ = 0;
+    uint16_t msix_vectors_ = 0;
 };
 
 } // namespace vpmd::pci

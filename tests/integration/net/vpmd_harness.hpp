@@ -58,8 +58,9 @@ inline bool wait_for(F &&cond, std::chrono::milliseconds limit = wait_limit) {
 }
 
 inline int configure_port(uint16_t port, uint16_t queues, rte_mempool *mp, uint16_t ring = 256, uint64_t rx_off = 0,
-                          uint64_t tx_off = 0) {
+                          uint64_t tx_off = 0, bool rx_intr = false) {
     rte_eth_conf conf{};
+    conf.intr_conf.rxq = rx_intr ? 1 : 0;
     conf.rxmode.offloads = rx_off;
     conf.txmode.offloads = tx_off;
     // Jumbo frames where the port takes them: net_vpmd drops frames above its MTU.

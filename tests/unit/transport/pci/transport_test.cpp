@@ -27,6 +27,7 @@ public:
     uint32_t read(uint8_t bar, uint64_t off, uint8_t w) const override { return d_.read(bar, off, w); }
     void write(uint8_t bar, uint64_t off, uint8_t w, uint32_t v) override { d_.write(bar, off, w, v); }
     volatile void *notify_address(uint8_t bar, uint64_t off) override { return d_.notify_address(bar, off); }
+    transport::Result<std::vector<int>> enable_msix(uint16_t n) override { return d_.enable_msix(n); }
 
 private:
     EmulatedVirtioPci &d_;
@@ -65,6 +66,18 @@ transport::QueueSetup queue(uint16_t index, uint16_t size = 256) {
 }
 
 constexpr uint64_t v1 = ring::feature::version_1;
+
+transport::QueueSetup queue_of(transport::QueueRole role, uint16_t index) {
+    transport::QueueSetup q = queue(index);
+    q.role = role;
+    return q;
+}
+
+// Whether an eventfd was signalled (reading it clears it).
+bool signalled(int fd) {
+    uint64_t v = 0;
+    return ::read(fd, &v, sizeof(v)) == ssize_t(sizeof(v)) && v != 0;
+}
 
 } // namespace
 
@@ -357,4 +370,91 @@ TEST(PciTransport, ThePortControlCoreBringsTheDeviceUpStopsAndRestartsIt) {
         EXPECT_EQ(dp.links, (std::vector<bool>{true, false, true}));
     }
     EXPECT_EQ(dev->status, 0) << "closing the port leaves the device reset";
+}
+
+// Rx interrupts over MSI-X: rx queue q is given vector q + 1, routed to its own eventfd;
+// tx and control queues get no vector. The vectors are written again whenever a queue is
+// set up again (a device reset forgets them).
+TEST(PciTransport, EachRxQueueGetsItsOwnMsixVectorAndEventfd) {
+    Opened o = open();
+    o.dev->queues.resize(5); // two queue pairs and the control queue
+    o.dev->set_config(0, 2);
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    ASSERT_TRUE(o.t->negotiate(v1 | net::feature::mq));
+    ASSERT_TRUE(o.t->device_info()); // the control queue is queue 4
+    auto fd0 = o.t->interrupt_fd(0);
+    auto fd1 = o.t->interrupt_fd(2);
+    ASSERT_TRUE(fd0) << fd0.error().what;
+    ASSERT_TRUE(fd1) << fd1.error().what;
+    EXPECT_NE(*fd0, *fd1);
+    EXPECT_EQ(o.dev->msix_routed(), 2u) << "one vector per rx queue of the device";
+    auto tx = o.t->interrupt_fd(1);
+    ASSERT_FALSE(tx);
+    EXPECT_EQ(tx.error().code, -EINVAL);
+    EXPECT_FALSE(o.t->interrupt_fd(4)) << "the control queue is not an rx queue";
+    EXPECT_EQ(*o.t->interrupt_fd(2), *fd1) << "asked again: the same eventfd";
+    for (int round = 0; round < 2; ++round) {
+        ASSERT_TRUE(o.t->setup_queue(queue_of(QueueRole::rx, 0)));
+        ASSERT_TRUE(o.t->setup_queue(queue_of(QueueRole::tx, 1)));
+        ASSERT_TRUE(o.t->setup_queue(queue_of(QueueRole::rx, 2)));
+        ASSERT_TRUE(o.t->setup_queue(queue_of(QueueRole::tx, 3)));
+        EXPECT_EQ(o.dev->queues[0].msix, 1) << "round " << round;
+        EXPECT_EQ(o.dev->queues[2].msix, 2) << "round " << round;
+        EXPECT_EQ(o.dev->queues[1].msix, pci::no_vector) << "tx queues are polled";
+        EXPECT_EQ(o.dev->queues[3].msix, pci::no_vector);
+        for (uint16_t i = 0; i < 4; ++i) {
+            ASSERT_TRUE(o.t->enable_queue(i, true));
+        }
+        ASSERT_TRUE(o.t->driver_ok());
+        EXPECT_EQ(o.dev->queues[4].msix, pci::no_vector) << "the control queue is polled";
+        o.dev->signal(o.dev->queues[2].msix);
+        EXPECT_TRUE(signalled(*fd1)) << "queue 2's vector reaches rx queue 1's eventfd";
+        EXPECT_FALSE(signalled(*fd0));
+        o.dev->signal(o.dev->queues[0].msix);
+        EXPECT_TRUE(signalled(*fd0));
+        EXPECT_FALSE(signalled(*fd1));
+        // Without RING_RESET, stopping a queue resets the device: its vectors are gone
+        // until the queues are set up again (the next round).
+        ASSERT_TRUE(o.t->stop_queue(0));
+        EXPECT_EQ(o.dev->queues[0].msix, pci::no_vector);
+    }
+}
+
+TEST(PciTransport, RxInterruptsWithoutUsableMsixAreRefusedByName) {
+    struct Case {
+        const char *name;
+        EmulatedVirtioPci::Knobs k;
+        uint16_t queue;
+        int code;
+        const char *says;
+    };
+    EmulatedVirtioPci::Knobs none, undeliverable, small;
+    none.msix_vectors = 0;
+    undeliverable.msix_delivery = false;
+    small.msix_vectors = 2; // vector 0 and one more: rx queue 0 only
+    for (const Case &c : {Case{"no capability", none, 0, -ENOTSUP, "no MSI-X capability"},
+                          Case{"no delivery", undeliverable, 0, -ENOTSUP, "MSI-X delivery"},
+                          Case{"too few vectors", small, 2, -ENOSPC, "needs MSI-X vector 2"}}) {
+        Opened o = open(c.k);
+        o.dev->queues.resize(5);
+        o.dev->set_config(0, 2);
+        ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+        ASSERT_TRUE(o.t->negotiate(v1 | net::feature::mq));
+        ASSERT_TRUE(o.t->device_info());
+        auto fd = o.t->interrupt_fd(c.queue);
+        ASSERT_FALSE(fd) << c.name;
+        EXPECT_EQ(fd.error().code, c.code) << c.name;
+        EXPECT_NE(fd.error().what.find(c.says), std::string::npos) << c.name << ": " << fd.error().what;
+    }
+    EmulatedVirtioPci::Knobs refuse;
+    refuse.refuse_vectors = true;
+    Opened o = open(refuse);
+    ASSERT_TRUE(o.t->attach(std::chrono::milliseconds(0)));
+    ASSERT_TRUE(o.t->negotiate(v1));
+    ASSERT_TRUE(o.t->interrupt_fd(0));
+    auto st = o.t->setup_queue(queue_of(QueueRole::rx, 0));
+    ASSERT_FALSE(st) << "a vector the device did not take would leave the sleeper deaf";
+    EXPECT_EQ(st.error().code, -ENOSPC);
+    EXPECT_NE(st.error().what.find("did not take MSI-X vector 1"), std::string::npos) << st.error().what;
+    EXPECT_TRUE(o.t->setup_queue(queue_of(QueueRole::tx, 1))) << "a polled queue needs no vector";
 }
