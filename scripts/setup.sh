@@ -15,7 +15,7 @@ as_root() {
 
 packages=(build-essential g++ meson ninja-build pkg-config dpkg-dev xz-utils
           dpdk dpdk-dev libdpdk-dev libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev valgrind bc python3
-          qemu-system-x86 clang-14 libclang-rt-14-dev)
+          qemu-system-x86 iproute2 clang-14 libclang-rt-14-dev)
 
 install_packages() {
     local missing=()
