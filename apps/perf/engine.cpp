@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "apps/perf/device_process.hpp"
 #include "apps/perf/loops.hpp"
 #include "vpmd/runtime/eal_launcher.hpp"
 #include "vpmd/runtime/runtime.hpp"
@@ -24,16 +25,49 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
     std::vector<Pair> pairs(drivers.size());
     const Template tmpl = make_template(s);
     bool up = true;
+    // Two processes: one testpmd serves every pair's socket; it must listen before the
+    // drivers connect. Its frames (driver rxonly) are its own, so they go unchecked.
+    DeviceProcess proc;
+    if (s.two_process) {
+        DeviceProcessConfig pc;
+        for (Pair &p : pairs) {
+            p.driver = drivers[size_t(&p - pairs.data())];
+            name_pair(ctx, p);
+            pc.socks.push_back(p.sock);
+        }
+        pc.queues = s.queues;
+        pc.dir = s.dir;
+        pc.size = s.size;
+        pc.cpu = ctx.device_cpu;
+        pc.huge = ctx.huge;
+        pc.name = "vpmd-perf-dev-" + std::to_string(getpid()) + "-" + std::to_string(ctx.run_id);
+        std::string err;
+        if (!proc.start(pc, err)) {
+            for (Pair &p : pairs) {
+                p.error = err;
+            }
+            up = false;
+        }
+    }
     for (size_t i = 0; i < pairs.size() && up; ++i) {
         Pair &p = pairs[i];
         p.driver = drivers[i];
-        up = bring_up(ctx, s, p) && prepare_loops(ctx, s, tmpl, p);
+        if (!s.two_process) {
+            name_pair(ctx, p);
+        }
+        up = bring_up(ctx, s, p, s.two_process) && prepare_loops(ctx, s, tmpl, p);
+        p.loop.verify_rx = !(s.two_process && s.dir == Direction::rxonly);
+        if (ctx.window != 0) {
+            p.loop.window = ctx.window;
+        } else if (s.two_process) {
+            p.loop.window = std::min<uint32_t>(window_per_queue, ctx.ring_size / 2);
+        }
     }
     // The device side runs on the runtime the forwarding app uses: one worker, one poller.
     DeviceSwitch sw;
     runtime::EalLauncher launcher;
     runtime::Runtime rt(launcher);
-    if (up && !ctx.single_thread) {
+    if (up && !ctx.single_thread && !s.two_process) {
         auto st = rt.add_worker(ctx.device_lcore, {runtime::make_poller(sw, "vhost device")});
         if (st) {
             st = rt.start();
@@ -74,7 +108,7 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
             p.loop.drain();
         }
     }
-    if (up && !ctx.single_thread) {
+    if (up && !ctx.single_thread && !s.two_process) {
         rt.stop(); // returns once the worker loop has ended
     }
     for (Pair &p : pairs) {
@@ -90,6 +124,7 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
         }
         p.remove();
     }
+    proc.stop(); // after the drivers left: none of them sees its device go
     std::vector<RunResult> out;
     for (Pair &p : pairs) {
         if (p.error.empty() && !up) {

@@ -1,6 +1,7 @@
-// vpmd-perf engine: for one scenario, bring up one in-process device per driver under
-// test (DPDK's vhost library through net_vhost, served from its own lcore) and the driver
-// ports, run the driver loops in interleaved slices, check every packet, tear down.
+// vpmd-perf engine: for one scenario, bring up one device per driver under test (DPDK's
+// vhost library through net_vhost, served from its own lcore in this process, or by a
+// dpdk-testpmd process on that lcore's CPU) and the driver ports, run the driver loops in
+// interleaved slices, check every packet, tear down.
 #pragma once
 
 #include <rte_mempool.h>
@@ -30,10 +31,14 @@ struct EngineContext {
     unsigned device_lcore = 0;
     uint64_t corrupt_every = 0;
     uint32_t ring_size = 256;
+    uint32_t window = 0; // loopback packets in flight per queue; 0: the device mode's default
     uint32_t run_id = 0; // makes port names and sockets unique
     // Driver and device steps alternate on one lcore: slower, but deterministic, so
     // `valgrind --tool=callgrind` counts instructions per packet of each driver.
     bool single_thread = false;
+    // Two-process scenarios: the device process's CPU (the device lcore's) and memory mode.
+    unsigned device_cpu = 1;
+    bool huge = true;
 };
 
 struct Timing {

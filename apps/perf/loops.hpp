@@ -369,6 +369,10 @@ struct DriverLoop {
     rte_mempool *mp = nullptr;
     const Template *tmpl = nullptr;
     DeviceLoop *inline_device = nullptr; // single-thread mode: step the device here
+    bool verify_rx = true; // false: a device of another process sends frames of its own
+    // Loopback: at most this many packets in flight per queue. A device of another process
+    // (testpmd io) drops what finds the driver's rx ring full, so there it is half a ring.
+    uint32_t window = window_per_queue;
 
     Verify verify;
     std::vector<uint64_t> latency_tsc;
@@ -381,7 +385,7 @@ struct DriverLoop {
     uint16_t send(uint16_t q, bool limit) {
         uint16_t k = burst;
         if (limit) {
-            k = uint16_t(std::min<uint64_t>(k, window_per_queue - std::min<uint64_t>(inflight[q], window_per_queue)));
+            k = uint16_t(std::min<uint64_t>(k, window - std::min<uint64_t>(inflight[q], window)));
         }
         rte_mbuf *pkts[512];
         const uint16_t built = make_burst(mp, *tmpl, size, tx_seq[q], pkts, k);
@@ -402,7 +406,7 @@ struct DriverLoop {
         const uint16_t n = rte_eth_rx_burst(port, q, pkts, burst);
         const uint64_t now = rte_rdtsc();
         PerfHdr h;
-        for (uint16_t i = 0; i < n; ++i) {
+        for (uint16_t i = 0; i < n && verify_rx; ++i) {
             if (verify.check(pkts[i], rx_seq[q], h) && measuring && dir == Direction::loopback &&
                 h.seq % latency_sample_every == 0 && h.tsc >= slice_start &&
                 latency_tsc.size() < max_latency_samples) {
@@ -578,8 +582,10 @@ struct Pair {
             return; // never brought up (an earlier pair failed)
         }
         remove_port(drv);
-        remove_port(vhost);
-        unlink(sock.c_str());
+        if (!vhost.empty()) { // in process: our net_vhost port (another process owns its own)
+            remove_port(vhost);
+            unlink(sock.c_str());
+        }
     }
 };
 
@@ -600,17 +606,24 @@ inline bool start_device(const EngineContext &ctx, const Scenario &s, Pair &p) {
     return true;
 }
 
-// Brings up the device port, then hot-plugs the driver on its socket; false with p.error.
-inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
+// Names the pair's socket and ports (unique in this process and on the machine).
+inline void name_pair(EngineContext &ctx, Pair &p) {
     const uint32_t id = ++ctx.run_id;
     p.sock = "/tmp/vpmd-perf-" + std::to_string(getpid()) + "-" + std::to_string(id) + ".sock";
     p.vhost = "net_vhost_perf" + std::to_string(id);
     p.drv = (p.driver == Driver::vpmd ? "net_vpmd_perf" : "net_virtio_user_perf") + std::to_string(id);
+}
+
+// Brings up the device port (unless another process serves the socket: `external`), then
+// hot-plugs the driver on its socket; false with p.error. The pair must be named.
+inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p, bool external = false) {
     const std::string q = std::to_string(s.queues);
     const std::string drv_args = "path=" + p.sock + ",queues=" + q + ",queue_size=" + std::to_string(ctx.ring_size) +
                                  ",packed_vq=" + std::to_string(s.layout == "packed") +
                                  ",in_order=" + std::to_string(s.in_order) + ",mrg_rxbuf=" + std::to_string(s.mrg);
-    if (!start_device(ctx, s, p)) {
+    if (external) {
+        p.vhost.clear();
+    } else if (!start_device(ctx, s, p)) {
         return false;
     }
     const uint64_t tx_off = s.offload == Offload::none ? 0
@@ -629,11 +642,12 @@ inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p) {
                   (rc == -ENOTSUP ? ": the port does not offer the tx offload" : "");
         return false;
     }
+    auto links = [&] { return link_up(p.dport) && (external || link_up(p.vport)); };
     const auto deadline = std::chrono::steady_clock::now() + link_wait;
-    while (!(link_up(p.dport) && link_up(p.vport)) && std::chrono::steady_clock::now() < deadline) {
+    while (!links() && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(1ms);
     }
-    if (!(link_up(p.dport) && link_up(p.vport))) {
+    if (!links()) {
         p.error = "links did not come up";
         return false;
     }
@@ -676,7 +690,7 @@ inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Tem
     p.dev.verify.fmt = tmpl.fmt;
     p.dev.verify.expect_ol = tmpl.expect_rx;
     p.dev.corrupt_every = ctx.corrupt_every;
-    if (s.dir == Direction::rxonly) {
+    if (s.dir == Direction::rxonly && !s.two_process) {
         p.dev.vid = vhost_vid_of(p.sock);
         if (p.dev.vid < 0 || !p.dev.prepare_source()) {
             p.error = p.dev.vid < 0 ? "device: no vhost device on " + p.sock : "device: mempool too small";

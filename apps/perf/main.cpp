@@ -1,5 +1,6 @@
 // vpmd-perf: a self-contained benchmark. It starts its own device side (DPDK's vhost
-// library, in process, on another lcore) and measures net_vpmd, and with --compare DPDK's
+// library, in process on another lcore, or with --device=process a dpdk-testpmd on that
+// lcore's CPU) and measures net_vpmd, and with --compare DPDK's
 // net_virtio_user on its own identical device with the same settings, the two taking turns
 // in short slices within each run.
 #include <rte_eal.h>
@@ -203,6 +204,12 @@ int main(int argc, char **argv) {
     ctx.corrupt_every = o.corrupt_every;
     ctx.single_thread = o.single_thread;
     ctx.ring_size = o.ring_size;
+    ctx.window = o.window;
+    ctx.huge = huge;
+    if (ctx.device_lcore < RTE_MAX_LCORE) {
+        const int cpu = rte_lcore_to_cpu_id(int(ctx.device_lcore));
+        ctx.device_cpu = cpu >= 0 ? unsigned(cpu) : ctx.device_lcore;
+    }
     if (ctx.device_lcore >= RTE_MAX_LCORE && !ctx.single_thread) {
         std::fprintf(stderr, "vpmd-perf: needs two lcores (driver and device), e.g. --lcores 0@0,1@1\n");
         rte_eal_cleanup();

@@ -30,7 +30,7 @@ const char *to_string(Offload o) {
 std::string Scenario::name() const {
     return layout + " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg) + " b" + std::to_string(burst) +
            " " + std::to_string(size) + "B " + to_string(dir) + " q" + std::to_string(queues) +
-           (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload));
+           (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload)) + (two_process ? " 2proc" : "");
 }
 
 std::string usage() {
@@ -46,6 +46,10 @@ std::string usage() {
            "  --offload=none[,csum,tso] TCP/IPv4 frames with the TCP checksum (csum) or segmentation\n"
            "                            into 1448-byte segments (tso) left to the device; loopback and\n"
            "                            txonly (e.g. --size=1518,9000 --offload=csum,tso --compare)\n"
+           "  --device=inproc[,process] the device: DPDK's vhost in this process on the second lcore,\n"
+           "                            or a dpdk-testpmd process with net_vhost on that lcore's CPU\n"
+           "                            (io forwarding; rxonly/txonly for the other directions), as\n"
+           "                            two-process users run it; $VPMD_TESTPMD names the binary\n"
            "  --repeats=5 --seconds=1   runs per scenario and driver (median, min, max)\n"
            "  --slice=0.05              within a run the drivers take turns this long (seconds;\n"
            "                            0 = one turn each)\n"
@@ -53,6 +57,9 @@ std::string usage() {
            "  --single-thread           driver and device alternate on one lcore (deterministic; see\n"
            "                            scripts/callgrind-pmd.sh for instructions per packet)\n"
            "  --ring-size=256           descriptors per queue\n"
+           "  --window=N                loopback: packets in flight per queue (default 512; with\n"
+           "                            --device=process half a ring, since testpmd drops what finds\n"
+           "                            the driver's rx ring full; 32 is testpmd --tx-first's regime)\n"
            "  --full                    the report matrix (all layouts, in-order, mrg, sizes, directions)\n"
            "  --ring-only               the ring core's own ceiling (no packets, no EAL)\n"
            "  --csv=F --json=F --svg=F  write the results there too\n"
@@ -204,6 +211,16 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
                 })) {
                 return bad("loopback, txonly, rxonly");
             }
+        } else if (key == "--device") {
+            if (!parse_list(val, o.two_process, [](std::string_view s, bool &b) {
+                    if (s == "inproc" || s == "process") {
+                        b = s == "process";
+                        return true;
+                    }
+                    return false;
+                })) {
+                return bad("inproc, process");
+            }
         } else if (key == "--queues") {
             if (!parse_list(val, o.queues, [](std::string_view s, uint16_t &v) {
                     return parse_num<uint16_t>(s, 1, 8, v);
@@ -233,6 +250,10 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
         } else if (key == "--packets") {
             if (!parse_num<uint64_t>(val, 1, uint64_t(1) << 40, o.packets)) {
                 return bad("1..2^40");
+            }
+        } else if (key == "--window") {
+            if (!parse_num<uint32_t>(val, 1, 4096, o.window)) {
+                return bad("1..4096");
             }
         } else if (key == "--ring-size") {
             if (!parse_num<uint32_t>(val, 64, 4096, o.ring_size)) {
@@ -264,6 +285,16 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             return s < uint32_t(FrameFormat{tcp_perf_off}.fill());
         })) {
         error = "--offload sends TCP frames: --size of at least " + std::to_string(FrameFormat{tcp_perf_off}.fill());
+        return false;
+    }
+    const bool process = std::find(o.two_process.begin(), o.two_process.end(), true) != o.two_process.end();
+    if (process && (offloading || o.single_thread || o.soak_seconds > 0 || o.ring_only || o.corrupt_every != 0)) {
+        error = std::string("--device=process does not combine with ") +
+                (offloading         ? "--offload (the device process checks nothing)"
+                 : o.single_thread  ? "--single-thread"
+                 : o.soak_seconds > 0 ? "--soak"
+                 : o.ring_only      ? "--ring-only"
+                                    : "--corrupt-every");
         return false;
     }
     if (offloading && (o.soak_seconds > 0 || o.ring_only)) {
@@ -325,7 +356,9 @@ std::vector<Scenario> expand(const Options &o) {
                         for (Direction d : o.dirs) {
                             for (uint16_t q : o.queues) {
                                 for (Offload f : o.offloads) {
-                                    out.push_back(Scenario{l, io, m, b, s, d, q, f});
+                                    for (bool two : o.two_process) {
+                                        out.push_back(Scenario{l, io, m, b, s, d, q, f, two});
+                                    }
                                 }
                             }
                         }

@@ -24,8 +24,11 @@ struct Scenario {
     Direction dir = Direction::loopback;
     uint16_t queues = 1;
     Offload offload = Offload::none;
+    // The device is a separate dpdk-testpmd process (net_vhost, one forwarding lcore), as
+    // a user's two-process set-up has it; false: DPDK's vhost library in this process.
+    bool two_process = false;
 
-    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1", + " tcp-csum"
+    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1", + " tcp-csum", + " 2proc"
 };
 
 inline constexpr double max_soak_seconds = 7 * 24 * 3600;
@@ -39,6 +42,7 @@ struct Options {
     std::vector<Direction> dirs{Direction::loopback};
     std::vector<uint16_t> queues{1};
     std::vector<Offload> offloads{Offload::none};
+    std::vector<bool> two_process{false}; // --device=inproc[,process]
     uint32_t repeats = 5; // the machine is bimodal: 5 runs give the median a majority
     double seconds = 1.0;
     // Drivers take turns this long within a run: much shorter than the machine's speed
@@ -46,6 +50,7 @@ struct Options {
     double slice_seconds = 0.05;
     uint64_t packets = 0; // fixed count per run (callgrind); 0 = timed
     uint32_t ring_size = 256;
+    uint32_t window = 0; // loopback packets in flight per queue (0: 512, half a ring with --device=process)
     bool compare = false;   // also run DPDK's net_virtio_user
     bool ring_only = false; // ring core only, no packets
     bool full = false;

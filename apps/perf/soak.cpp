@@ -181,6 +181,7 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
     const Template tmpl = make_template(s);
     Pair p;
     p.driver = Driver::vpmd;
+    name_pair(ctx, p);
     bool up = bring_up(ctx, s, p) && prepare_loops(ctx, s, tmpl, p);
     DeviceSwitch sw;
     runtime::EalLauncher launcher;

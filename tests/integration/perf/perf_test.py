@@ -255,7 +255,7 @@ def test_corrupt_count():
 
 def test_invalid_options():
     bad = [("--burst=0", "--burst"), ("--layout=foo", "--layout"), ("--size=10", "--size"),
-           ("--nonsense", "--nonsense")]
+           ("--nonsense", "--nonsense"), ("--device=remote", "--device"), ("--window=0", "--window")]
     for arg, name in bad:
         for with_eal in (True, False):
             r = run_perf("bad", [arg], with_eal=with_eal, outputs=False)
@@ -265,6 +265,8 @@ def test_invalid_options():
     # Good options around a bad one do not rescue it; EAL trouble is exit 2 too.
     r = run_perf("bad", ["--compare", "--size=10", "--repeats=1"], outputs=False)
     assert r.rc == 2 and "--size" in r.err, (r.rc, r.err)
+    r = run_perf("bad", ["--device=process", "--single-thread"], outputs=False)
+    assert r.rc == 2 and "--device=process does not combine with --single-thread" in r.err, (r.rc, r.err)
     eal_args, prefix = eal("bad_eal")
     try:
         p = subprocess.run([PERF] + eal_args + ["--no-such-eal-option", "--", "--repeats=1"], capture_output=True,
@@ -273,6 +275,52 @@ def test_invalid_options():
         shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
     assert p.returncode == 2, "bad EAL argument: exit %d: %s" % (p.returncode, p.stderr[-2000:])
     assert "vpmd-perf: EAL init failed" in p.stderr, p.stderr[-2000:]
+
+def test_two_process():
+    # --device=process: the device is a dpdk-testpmd of its own (io forwarding for loopback,
+    # rxonly for the driver's txonly, txonly for its rxonly). A
+    # wrapper named by VPMD_TESTPMD records each start, so the test knows a separate
+    # process served those rows, and how it was asked to forward.
+    testpmd = shutil.which("dpdk-testpmd")
+    assert testpmd, "dpdk-testpmd missing (scripts/setup.sh installs dpdk)"
+    record = os.path.join(TMP, "testpmd-starts")
+    wrapper = os.path.join(TMP, "testpmd-wrapper")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n' % (record, testpmd))
+    os.chmod(wrapper, 0o755)
+    dirs = ["loopback", "txonly", "rxonly"]
+    os.environ["VPMD_TESTPMD"] = wrapper
+    try:
+        r = run_perf("twoproc", ["--compare", "--device=process", "--layout=split", "--dir=" + ",".join(dirs),
+                                 "--repeats=1", "--seconds=0.2"])
+    finally:
+        del os.environ["VPMD_TESTPMD"]
+    assert r.rc == 0, "vpmd-perf exited with %d" % r.rc
+    res = r.js["results"]
+    base = expected_scenarios(["split"], dirs)
+    want = {(s + " 2proc", d) for s in base for d in DRIVERS}
+    assert {(x["scenario"], x["driver"]) for x in res} == want, sorted((x["scenario"], x["driver"]) for x in res)
+    for x in res:
+        check_ok_row(x, 1)
+    check_ratios(res)
+    with open(record) as f:
+        starts = f.read().splitlines()
+    # One device process per two-process scenario and run, with a net_vhost port for each
+    # driver, forwarding as the direction needs.
+    assert len(starts) == len(base), starts
+    modes = sorted(a.split("--forward-mode=")[1].split()[0] for a in starts)
+    assert modes == ["io", "rxonly", "txonly"], modes
+    for a in starts:
+        assert a.count("--vdev net_vhost") == 2, a
+    # A device process that does not come up fails its rows by name, and nothing hangs.
+    os.environ["VPMD_TESTPMD"] = "/bin/false"
+    try:
+        r = run_perf("twoproc_bad", ["--device=process", "--layout=split", "--repeats=1", "--seconds=0.2"])
+    finally:
+        del os.environ["VPMD_TESTPMD"]
+    assert r.rc == 1, "a failed device: exit %d" % r.rc
+    row = r.js["results"][0]
+    assert row["ok"] is False and "device process (/bin/false) exited" in row["error"], row["error"]
 
 SOAK_FIELDS = ("packets", "restarts", "driver_reconnects", "lost_in_flight", "lost", "reordered", "corrupted",
                "mbufs_missing", "fds_leaked")
