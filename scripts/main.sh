@@ -6,4 +6,4 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$top/scripts/setup.sh"
 "$top/scripts/build.sh" build
-exec "$top/build/apps/perf/vpmd-perf" --compare "$@"
+exec "$top/build/apps/perf/vpmd-perf" --compare --best "$@"

@@ -618,9 +618,12 @@ inline void name_pair(EngineContext &ctx, Pair &p) {
 // hot-plugs the driver on its socket; false with p.error. The pair must be named.
 inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p, bool external = false) {
     const std::string q = std::to_string(s.queues);
+    const bool packed = s.layout == "packed";
+    const bool vec = s.best && p.driver == Driver::virtio_user; // see Scenario::best
+    const bool in_order = vec ? packed : s.in_order;
     const std::string drv_args = "path=" + p.sock + ",queues=" + q + ",queue_size=" + std::to_string(ctx.ring_size) +
-                                 ",packed_vq=" + std::to_string(s.layout == "packed") +
-                                 ",in_order=" + std::to_string(s.in_order) + ",mrg_rxbuf=" + std::to_string(s.mrg);
+                                 ",packed_vq=" + std::to_string(packed) + ",in_order=" + std::to_string(in_order) +
+                                 ",mrg_rxbuf=" + std::to_string(s.mrg) + (vec ? ",vectorized=1" : "");
     if (external) {
         p.vhost.clear();
     } else if (!start_device(ctx, s, p)) {

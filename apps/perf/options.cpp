@@ -28,14 +28,19 @@ const char *to_string(Offload o) {
 }
 
 std::string Scenario::name() const {
-    return layout + " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg) + " b" + std::to_string(burst) +
-           " " + std::to_string(size) + "B " + to_string(dir) + " q" + std::to_string(queues) +
-           (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload)) + (two_process ? " 2proc" : "");
+    const std::string devargs = best ? " best" : " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg);
+    return layout + devargs + " b" + std::to_string(burst) + " " + std::to_string(size) + "B " + to_string(dir) +
+           " q" + std::to_string(queues) + (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload)) +
+           (two_process ? " 2proc" : "");
 }
 
 std::string usage() {
     return "usage: vpmd-perf [EAL args --] [options]\n"
            "  --compare                 also run DPDK's net_virtio_user on an identical device, in turns\n"
+           "  --best                    also best against best per layout: each driver on its fastest\n"
+           "                            devargs (net_vpmd in_order=1,mrg_rxbuf=0; net_virtio_user\n"
+           "                            vectorized=1,mrg_rxbuf=0, in_order=1 packed, 0 split (its SIMD\n"
+           "                            split rx needs that), EAL --force-max-simd-bitwidth=512)\n"
            "  --layout=split,packed     ring layouts\n"
            "  --in-order=1[,0]          IN_ORDER on/off\n"
            "  --mrg=1[,0]               MRG_RXBUF on/off (9000-byte frames need 1)\n"
@@ -132,11 +137,14 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             error = "option " + std::string(key) + ": bad value '" + std::string(val) + "' (allowed: " + allowed + ")";
             return false;
         };
-        const bool is_flag = key == "--compare" || key == "--full" || key == "--ring-only" || key == "--single-thread";
+        const bool is_flag = key == "--compare" || key == "--best" || key == "--full" || key == "--ring-only" ||
+                             key == "--single-thread";
         if (is_flag && eq != std::string_view::npos) {
             return bad("none: a flag takes no value");
         }
-        if (key == "--compare") {
+        if (key == "--best") {
+            o.best = true;
+        } else if (key == "--compare") {
             o.compare = true;
         } else if (key == "--full") {
             o.full = true;
@@ -297,6 +305,10 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
                                     : "--corrupt-every");
         return false;
     }
+    if (o.best && (o.soak_seconds > 0 || o.ring_only)) {
+        error = o.ring_only ? "--best does not combine with --ring-only" : "--best does not combine with --soak";
+        return false;
+    }
     if (offloading && (o.soak_seconds > 0 || o.ring_only)) {
         error = o.ring_only ? "--offload does not combine with --ring-only" : "--offload does not combine with --soak";
         return false;
@@ -345,6 +357,21 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
 
 std::vector<Scenario> expand(const Options &o) {
     std::vector<Scenario> out;
+    // Best against best: one row per frame, direction, queue count and device, on fixed
+    // devargs (after the matrix; frames that fit one buffer, no offload).
+    std::vector<Scenario> best;
+    auto add = [&](const Scenario &s) {
+        out.push_back(s);
+        if (o.best && s.size <= 1518 && s.offload == Offload::none) {
+            Scenario b = s;
+            b.in_order = true; // net_vpmd's; net_virtio_user's are its own (bring_up)
+            b.mrg = false;
+            b.best = true;
+            if (std::none_of(best.begin(), best.end(), [&](const Scenario &x) { return x.name() == b.name(); })) {
+                best.push_back(b);
+            }
+        }
+    };
     for (const auto &l : o.layouts) {
         for (bool io : o.in_order) {
             for (bool m : o.mrg) {
@@ -357,7 +384,7 @@ std::vector<Scenario> expand(const Options &o) {
                             for (uint16_t q : o.queues) {
                                 for (Offload f : o.offloads) {
                                     for (bool two : o.two_process) {
-                                        out.push_back(Scenario{l, io, m, b, s, d, q, f, two});
+                                        add(Scenario{l, io, m, b, s, d, q, f, two});
                                     }
                                 }
                             }
@@ -367,6 +394,7 @@ std::vector<Scenario> expand(const Options &o) {
             }
         }
     }
+    out.insert(out.end(), best.begin(), best.end());
     return out;
 }
 

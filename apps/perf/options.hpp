@@ -27,8 +27,14 @@ struct Scenario {
     // The device is a separate dpdk-testpmd process (net_vhost, one forwarding lcore), as
     // a user's two-process set-up has it; false: DPDK's vhost library in this process.
     bool two_process = false;
+    // Best against best: each driver on its fastest devargs for the layout, measured by
+    // instructions per packet (net_vpmd: IN_ORDER, no mergeable rx) or by DPDK's own path
+    // choice (net_virtio_user: vectorized=1, no mergeable rx, IN_ORDER on packed only: its
+    // SIMD split rx needs it off), under --force-max-simd-bitwidth=512. in_order/mrg are
+    // net_vpmd's.
+    bool best = false;
 
-    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1", + " tcp-csum", + " 2proc"
+    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1" ("split best ..."), + " tcp-csum", " 2proc"
 };
 
 inline constexpr double max_soak_seconds = 7 * 24 * 3600;
@@ -52,6 +58,7 @@ struct Options {
     uint32_t ring_size = 256;
     uint32_t window = 0; // loopback packets in flight per queue (0: 512, half a ring with --device=process)
     bool compare = false;   // also run DPDK's net_virtio_user
+    bool best = false;      // also each layout's best-vs-best scenario (see Scenario::best)
     bool ring_only = false; // ring core only, no packets
     bool full = false;
     uint64_t corrupt_every = 0; // test hook: the device corrupts every Nth packet

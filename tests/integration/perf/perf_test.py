@@ -276,6 +276,36 @@ def test_invalid_options():
     assert p.returncode == 2, "bad EAL argument: exit %d: %s" % (p.returncode, p.stderr[-2000:])
     assert "vpmd-perf: EAL init failed" in p.stderr, p.stderr[-2000:]
 
+def test_best():
+    # --best adds one row per layout with each driver on its fastest devargs: net_virtio_user
+    # vectorized (its SIMD paths, which its log names), net_vpmd in order without mergeable
+    # buffers. EAL arguments are given here, so the SIMD width is too.
+    eal_args, prefix = eal("best")
+    eal_args += ["--force-max-simd-bitwidth=512", "--log-level=pmd.net.virtio.init:debug"]
+    js_path = os.path.join(TMP, "best.json")
+    args = [PERF] + eal_args + ["--", "--compare", "--best", "--layout=split,packed", "--repeats=1", "--seconds=0.2",
+                                "--json=" + js_path]
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=RUN_LIMIT)
+    finally:
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    assert p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr[-3000:])
+    with open(js_path) as f:
+        res = json.load(f)["results"]
+    base = expected_scenarios(["split", "packed"], ["loopback"])
+    best = {"%s best b32 64B loopback q1" % l for l in ("split", "packed")}
+    assert {(r["scenario"], r["driver"]) for r in res} == {(x, d) for x in base | best for d in DRIVERS}, res
+    for r in res:
+        check_ok_row(r, 1)
+    check_ratios(res)
+    log = p.stdout + p.stderr
+    assert "using vectorized Rx path" in log, "split best: net_virtio_user not on its SIMD rx path"
+    with open("/proc/cpuinfo") as f:
+        avx512 = " avx512f" in f.read()
+    if avx512:  # DPDK's packed SIMD paths are AVX-512 only
+        assert "using packed ring vectorized Rx path" in log and "using packed ring vectorized Tx path" in log, \
+            "packed best: net_virtio_user not on its AVX-512 paths"
+
 def test_two_process():
     # --device=process: the device is a dpdk-testpmd of its own (io forwarding for loopback,
     # rxonly for the driver's txonly, txonly for its rxonly). A
