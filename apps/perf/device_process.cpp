@@ -1,5 +1,5 @@
 // vpmd-perf's two-process device: testpmd spawned with a pipe as stdin (it runs until the
-// pipe closes), its output in a log file next to the sockets.
+// pipe closes), its output in a log file next to the sockets, kept only when it failed.
 #include "apps/perf/device_process.hpp"
 
 #include <fcntl.h>
@@ -13,9 +13,11 @@
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
+
+#include <rte_eal.h>
 
 extern char **environ;
 
@@ -86,6 +88,7 @@ bool DeviceProcess::start(const DeviceProcessConfig &c, std::string &error) {
     for (const auto &s : socks_) {
         unlink(s.c_str());
     }
+    name_ = c.name;
     log_ = "/tmp/" + c.name + ".log";
     int in[2];
     if (pipe2(in, O_CLOEXEC) != 0) {
@@ -131,6 +134,7 @@ bool DeviceProcess::start(const DeviceProcessConfig &c, std::string &error) {
             }
             error = std::string("device process (") + args[0] + ") " + (exited ? "exited" : "did not listen within 30 s") +
                     "; the end of " + log_ + ":" + tail_of(log_, 6);
+            keep_log_ = true;
             stop();
             return false;
         }
@@ -160,6 +164,16 @@ void DeviceProcess::stop() {
         unlink(s.c_str());
     }
     socks_.clear();
+    if (!log_.empty()) {
+        if (!keep_log_) {
+            unlink(log_.c_str());
+        }
+        // EAL's runtime folder of the device's file prefix, beside ours.
+        std::error_code ec;
+        std::filesystem::remove_all(std::filesystem::path(rte_eal_get_runtime_dir()).parent_path() / name_, ec);
+        log_.clear();
+    }
+    keep_log_ = false;
 }
 
 } // namespace vpmd::perf

@@ -33,18 +33,19 @@ public:
     // Starts testpmd and waits until every socket listens. False with `error` (which
     // quotes the end of the device's log) when it did not come up within 30 s.
     bool start(const DeviceProcessConfig &c, std::string &error);
-    // Closes its stdin (testpmd then stops its ports and exits); killed after 10 s.
+    // Closes its stdin (testpmd then stops its ports and exits); killed after 10 s. Removes
+    // its sockets, EAL runtime folder and log (the log stays when start() failed).
     void stop();
-    [[nodiscard]] const std::string &log_path() const { return log_; }
 
 private:
     pid_t pid_ = -1;
     int stdin_fd_ = -1;
-    std::string log_;
+    std::string name_, log_;
+    bool keep_log_ = false;
     std::vector<std::string> socks_;
 };
 
-// The arguments start() gives testpmd (argv[0] included): for the tests and the log.
+// The arguments start() gives testpmd (argv[0] included).
 std::vector<std::string> device_process_args(const DeviceProcessConfig &c);
 
 } // namespace vpmd::perf

@@ -342,6 +342,9 @@ def test_two_process():
     assert modes == ["io", "rxonly", "txonly"], modes
     for a in starts:
         assert a.count("--vdev net_vhost") == 2, a
+        prefix = a.split("--file-prefix=")[1].split()[0]
+        assert not os.path.exists("/tmp/%s.log" % prefix), "device log left behind after a good run"
+        assert not os.path.exists("/var/run/dpdk/" + prefix), "device runtime folder left behind"
     # A device process that does not come up fails its rows by name, and nothing hangs.
     os.environ["VPMD_TESTPMD"] = "/bin/false"
     try:
@@ -351,6 +354,9 @@ def test_two_process():
     assert r.rc == 1, "a failed device: exit %d" % r.rc
     row = r.js["results"][0]
     assert row["ok"] is False and "device process (/bin/false) exited" in row["error"], row["error"]
+    kept = row["error"].split("the end of ")[1].split(":")[0]
+    assert os.path.exists(kept), "the failed device's log %s is gone" % kept
+    os.unlink(kept)
 
 SOAK_FIELDS = ("packets", "restarts", "driver_reconnects", "lost_in_flight", "lost", "reordered", "corrupted",
                "mbufs_missing", "fds_leaked")
