@@ -25,14 +25,16 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
     std::vector<Pair> pairs(drivers.size());
     const Template tmpl = make_template(s);
     bool up = true;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+        pairs[i].driver = drivers[i];
+        name_pair(ctx, pairs[i]);
+    }
     // Two processes: one testpmd serves every pair's socket; it must listen before the
     // drivers connect. Its frames (driver rxonly) are its own, so they go unchecked.
     DeviceProcess proc;
     if (s.two_process) {
         DeviceProcessConfig pc;
-        for (Pair &p : pairs) {
-            p.driver = drivers[size_t(&p - pairs.data())];
-            name_pair(ctx, p);
+        for (const Pair &p : pairs) {
             pc.socks.push_back(p.sock);
         }
         pc.queues = s.queues;
@@ -51,10 +53,6 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
     }
     for (size_t i = 0; i < pairs.size() && up; ++i) {
         Pair &p = pairs[i];
-        p.driver = drivers[i];
-        if (!s.two_process) {
-            name_pair(ctx, p);
-        }
         up = bring_up(ctx, s, p, s.two_process) && prepare_loops(ctx, s, tmpl, p);
         p.loop.verify_rx = !(s.two_process && s.dir == Direction::rxonly);
         if (ctx.window != 0) {

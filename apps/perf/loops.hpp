@@ -579,7 +579,7 @@ struct Pair {
 
     void remove() {
         if (sock.empty()) {
-            return; // never brought up (an earlier pair failed)
+            return; // never named: nothing of it exists
         }
         remove_port(drv);
         if (!vhost.empty()) { // in process: our net_vhost port (another process owns its own)

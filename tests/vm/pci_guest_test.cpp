@@ -192,15 +192,9 @@ TEST_P(PciPair, PowerAwareLoopSleepsOnMsixAndLosesNothing) {
     std::thread sender([&] {
         for (size_t at = 0; at < sent.size() && !stop.load(); at += 16) {
             std::this_thread::sleep_for(std::chrono::milliseconds(30));
-            for (size_t i = at; i < at + 16; ++i) {
-                rte_mbuf *m = to_mbuf(g_pool, sent[i]);
-                while (m != nullptr && rte_eth_tx_burst(a, 0, &m, 1) == 0) {
-                    if (stop.load()) {
-                        rte_pktmbuf_free(m);
-                        return;
-                    }
-                    std::this_thread::yield();
-                }
+            if (!send_all(g_pool, a, 0, sent.data() + at, 16, &stop)) {
+                ADD_FAILURE() << "the pool ran dry";
+                return;
             }
         }
     });

@@ -61,17 +61,7 @@ protected:
     // Sends frames from the device side (net_vhost's enqueue is done when this returns);
     // gives up when `stop` is set (the receiver stopped polling: the ring stays full).
     void device_sends(const std::vector<Frame> &frames, const std::atomic<bool> *stop = nullptr) {
-        for (const Frame &f : frames) {
-            rte_mbuf *m = to_mbuf(pool(), f);
-            ASSERT_NE(m, nullptr);
-            while (rte_eth_tx_burst(p_->vhost, 0, &m, 1) == 0) {
-                if (stop != nullptr && stop->load()) {
-                    rte_pktmbuf_free(m);
-                    return;
-                }
-                std::this_thread::yield();
-            }
-        }
+        ASSERT_TRUE(send_all(pool(), p_->vhost, 0, frames.data(), frames.size(), stop)) << "the pool ran dry";
     }
     std::vector<Frame> poll_all() {
         std::vector<Frame> got;

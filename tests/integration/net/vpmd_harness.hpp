@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -147,6 +148,27 @@ inline rte_mempool *test_pool(const char *name, unsigned n, unsigned cache = 0) 
 inline unsigned pool_available(rte_mempool *mp) {
     rte_mempool_cache_flush(rte_mempool_default_cache(mp, rte_lcore_id()), mp);
     return rte_mempool_avail_count(mp);
+}
+
+// Sends every frame on (port, queue), one at a time, waiting while the ring is full; gives
+// up when `stop` is set (the receiver stopped polling, so the ring stays full). False only
+// when the pool ran dry.
+inline bool send_all(rte_mempool *mp, uint16_t port, uint16_t queue, const Frame *frames, size_t n,
+                     const std::atomic<bool> *stop = nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+        rte_mbuf *m = to_mbuf(mp, frames[i]);
+        if (m == nullptr) {
+            return false;
+        }
+        while (rte_eth_tx_burst(port, queue, &m, 1) == 0) {
+            if (stop != nullptr && stop->load()) {
+                rte_pktmbuf_free(m);
+                return true;
+            }
+            std::this_thread::yield();
+        }
+    }
+    return true;
 }
 
 // Sends frames on (port, queue) and collects as many from (peer, queue); the result
