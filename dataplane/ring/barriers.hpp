@@ -47,6 +47,11 @@ inline void write_once(T &field, T value) {
     std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
 }
 
+// Orders a plain (vector) load of the peer's flags before the loads that follow it: what
+// the SIMD group checks use, as one acquire load per descriptor would cost four. On x86
+// loads are not reordered with loads, so this only stops the compiler.
+inline void acquire_fence() { std::atomic_thread_fence(std::memory_order_acquire); }
+
 // Orders our earlier publish before a later read of the peer's suppression state: the
 // classic virtio_mb() without which a needed notification can be missed.
 inline void full_fence(Ordering order) {

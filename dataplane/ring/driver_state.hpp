@@ -13,12 +13,14 @@
 namespace vpmd::ring::detail {
 
 // One entry per buffer id (split: head descriptor index; packed: buffer id).
+// 16 bytes, bookkeeping first, for any cookie up to 8 bytes: the SIMD group checks (see
+// simd.hpp) load four of them at once and find writable and ndesc at fixed offsets.
 template <class Cookie>
-struct BufferState {
-    Cookie cookie{};
+struct alignas(16) BufferState {
     uint32_t writable = 0; // bytes the device may write: the bound for used.len
     uint16_t ndesc = 0;    // ring descriptors the buffer holds; 0 = not in flight
     uint16_t last = 0;     // split: last descriptor of the chain (to splice the free list)
+    Cookie cookie{};
 };
 
 template <class Cookie>

@@ -9,6 +9,7 @@
 #include "dataplane/ring/driver_state.hpp"
 #include "dataplane/ring/index.hpp"
 #include "dataplane/ring/packed_event.hpp"
+#include "dataplane/ring/simd.hpp"
 
 namespace vpmd::ring {
 
@@ -96,7 +97,7 @@ public:
         }
         stage_head(head_slot, head_flags, id);
         ++staged_count_;
-        state_[id] = detail::BufferState<Cookie>{cookie, Base::writable_bytes(segs, n), needed, 0};
+        state_[id] = detail::BufferState<Cookie>{Base::writable_bytes(segs, n), needed, 0, cookie};
         num_free_ -= needed;
         ++in_flight_;
         added_ += needed;
@@ -109,7 +110,9 @@ public:
 
     // As add_burst, with buffer i's segment from seg_of(i) (see SplitQueue::add_each):
     // ring state in locals for the loop, the burst's first head staged (see stage_head).
-    template <class SegOf>
+    // S: a vector ISA writes whole cache lines of four descriptors with one store (or
+    // two), one by one up to the next line and for the tail.
+    template <Simd S = Simd::scalar, class SegOf>
     uint16_t add_each(const Cookie *cookies, uint16_t n, SegOf &&seg_of) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
@@ -139,7 +142,7 @@ public:
             d.len = s.len;
             d.id = id;
             flags_out = uint16_t(bits | (s.device_writes ? desc_f_write : 0));
-            state[id] = detail::BufferState<Cookie>{cookies[i], s.device_writes ? s.len : 0, 1, 0};
+            state[id] = detail::BufferState<Cookie>{s.device_writes ? s.len : 0, 1, 0, cookies[i]};
             const uint16_t at = slot;
             if (++slot == size) {
                 slot = 0;
@@ -159,6 +162,32 @@ public:
             staged_flags_ = flags;
         }
         while (i < n) {
+            if constexpr (SimdGroup<S>::enabled) {
+                if ((slot & (simd_group - 1)) == 0 && n - i >= simd_group && slot + simd_group <= size) {
+                    uint64_t w[2 * simd_group];
+                    for (uint16_t k = 0; k < simd_group; ++k) {
+                        const Segment sg = seg_of(i);
+                        uint16_t id = uint16_t(slot + k);
+                        if constexpr (!InOrder) {
+                            id = free_id;
+                            free_id = id_next[id];
+                        }
+                        const uint16_t f = uint16_t(bits | (sg.device_writes ? desc_f_write : 0));
+                        w[2 * k] = sg.addr;
+                        w[2 * k + 1] = sg.len | uint64_t(id) << 32 | uint64_t(f) << 48;
+                        state[id] = detail::BufferState<Cookie>{sg.device_writes ? sg.len : 0, 1, 0, cookies[i]};
+                        ++i;
+                    }
+                    SimdGroup<S>::store4(desc + slot, w);
+                    slot = uint16_t(slot + simd_group);
+                    if (slot == size) {
+                        slot = 0;
+                        wrap ^= 1;
+                        bits ^= desc_f_avail | desc_f_used;
+                    }
+                    continue;
+                }
+            }
             uint16_t flags;
             const uint16_t at = one(flags);
             desc[at].flags = flags;
@@ -199,17 +228,18 @@ public:
     }
 
     // As collect(), handing each completion to sink(index, cookie, len) (see SplitQueue).
-    template <class Sink>
+    // S: a vector ISA checks aligned groups of four used descriptors at once (simd.hpp).
+    template <Simd S = Simd::scalar, class Sink>
     uint16_t collect_each(uint16_t max, Sink &&sink) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
         }
         // Normally nothing is staged here (bursts collect before they add): those loops
-        // carry no check for it.
+        // carry no check for it, and only they take groups.
         if constexpr (InOrder) {
-            return staged_ ? collect_in_order<true>(sink, max) : collect_in_order<false>(sink, max);
+            return staged_ ? collect_in_order<true, Simd::scalar>(sink, max) : collect_in_order<false, S>(sink, max);
         } else {
-            return staged_ ? collect_any_order<true>(sink, max) : collect_any_order<false>(sink, max);
+            return staged_ ? collect_any_order<true, Simd::scalar>(sink, max) : collect_any_order<false, S>(sink, max);
         }
     }
 
@@ -465,13 +495,45 @@ private:
         --c.left;
     }
 
-    template <bool Staged, class Sink>
+    // Groups are taken when four whole used descriptors sit in one line at the cursor
+    // (and four buffers are in flight, and four are wanted).
+    template <Simd S>
+    static constexpr bool groups = SimdGroup<S>::enabled && sizeof(detail::BufferState<Cookie>) == 16;
+    static bool group_at(const Cursor &c, uint16_t done, uint16_t max) {
+        return (c.last & (simd_group - 1)) == 0 && max - done >= simd_group && c.left >= simd_group &&
+               c.last + simd_group <= c.size;
+    }
+    static uint16_t used_bits(const Cursor &c) { return c.wrap ? uint16_t(desc_f_avail | desc_f_used) : uint16_t(0); }
+
+    template <bool Staged, Simd S, class Sink>
     uint16_t collect_any_order(Sink &sink, uint16_t max) {
         Cursor c = cursor();
         uint16_t done = 0;
         uint16_t id;
         uint32_t len;
-        while (done < max && read_used<Staged>(c, id, len)) {
+        while (done < max) {
+            if constexpr (groups<S>) {
+                uint32_t ids[simd_group], lens[simd_group];
+                if (group_at(c, done, max) && SimdGroup<S>::packed_used(c.desc + c.last, used_bits(c), c.size, ids, lens)) {
+                    // Buffer by buffer, so an id repeated in the group is not in flight the
+                    // second time; the first one odd here goes to read_used, which decides.
+                    uint16_t k = 0;
+                    for (; k < simd_group; ++k) {
+                        const auto &st = c.state[ids[k]];
+                        if (st.ndesc != 1 || lens[k] > st.writable) [[unlikely]] {
+                            break;
+                        }
+                        sink(done++, st.cookie, lens[k]);
+                        release(c, uint16_t(ids[k]));
+                    }
+                    if (k == simd_group) {
+                        continue;
+                    }
+                }
+            }
+            if (!read_used<Staged>(c, id, len)) {
+                break;
+            }
             sink(done++, c.state[id].cookie, len);
             release(c, id);
         }
@@ -481,13 +543,27 @@ private:
 
     // IN_ORDER: a used descriptor may carry the id of the last buffer of a batch; every
     // buffer before it in ring order completes too (length 0: only the last is known).
-    template <bool Staged, class Sink>
+    template <bool Staged, Simd S, class Sink>
     uint16_t collect_in_order(Sink &sink, uint16_t max) {
         Cursor c = cursor();
         int32_t batch_end = batch_end_;
         uint32_t batch_len = batch_len_;
         uint16_t done = 0;
         while (done < max) {
+            if constexpr (groups<S>) {
+                // Four batches of one (each used descriptor names its own slot), as a
+                // device that writes every used descriptor leaves them.
+                uint32_t lens[simd_group];
+                if (batch_end < 0 && group_at(c, done, max) &&
+                    SimdGroup<S>::packed_in_order(c.desc + c.last, c.state + c.last, used_bits(c), c.last, lens)) {
+                    for (uint16_t k = 0; k < simd_group; ++k) {
+                        const uint16_t head = c.last;
+                        sink(done++, c.state[head].cookie, lens[k]);
+                        release(c, head);
+                    }
+                    continue;
+                }
+            }
             if (batch_end < 0) {
                 uint16_t id;
                 uint32_t len;

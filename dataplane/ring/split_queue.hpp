@@ -8,6 +8,7 @@
 
 #include "dataplane/ring/driver_state.hpp"
 #include "dataplane/ring/index.hpp"
+#include "dataplane/ring/simd.hpp"
 
 namespace vpmd::ring {
 
@@ -112,7 +113,7 @@ public:
             }
             take_descs(idx, n);
         }
-        state_[head] = detail::BufferState<Cookie>{cookie, Base::writable_bytes(segs, n), needed, last};
+        state_[head] = detail::BufferState<Cookie>{Base::writable_bytes(segs, n), needed, last, cookie};
         set_avail(avail_idx_, head);
         ++avail_idx_;
         ++in_flight_;
@@ -127,7 +128,9 @@ public:
     // As add_burst, with buffer i's segment from seg_of(i): callers build no array. Hot
     // (rx refill, tx): ring state lives in locals for the loop, since the descriptor and
     // state stores could alias this object and would make the compiler reload it.
-    template <class SegOf>
+    // S: with IN_ORDER (heads in ring order) a vector ISA writes whole cache lines of four
+    // descriptors with one store (or two).
+    template <Simd S = Simd::scalar, class SegOf>
     uint16_t add_each(const Cookie *cookies, uint16_t n, SegOf &&seg_of) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
@@ -142,9 +145,25 @@ public:
                 const uint16_t pos = avail_idx_.raw();
         uint16_t head = free_head_;
         for (uint16_t i = 0; i < n; ++i) {
+            if constexpr (InOrder && SimdGroup<S>::enabled) {
+                if ((head & (simd_group - 1)) == 0 && n - i >= simd_group && uint32_t(head) + simd_group <= uint32_t(mask) + 1) {
+                    uint64_t w[2 * simd_group];
+                    for (uint16_t k = 0; k < simd_group; ++k, ++i, ++head) {
+                        const Segment s = seg_of(i);
+                        w[2 * k] = s.addr;
+                        w[2 * k + 1] = s.len | uint64_t(flags_of(s, 0)) << 32;
+                        state[head] = detail::BufferState<Cookie>{s.device_writes ? s.len : 0, 1, head, cookies[i]};
+                        store_if_changed(avail_ring[uint16_t(pos + i) & mask], head);
+                    }
+                    SimdGroup<S>::store4(desc + (head - simd_group), w);
+                    head = uint16_t(head & mask);
+                    --i; // the loop's ++i
+                    continue;
+                }
+            }
             const Segment s = seg_of(i);
             desc[head] = SplitDesc{s.addr, s.len, flags_of(s, 0), 0};
-            state[head] = detail::BufferState<Cookie>{cookies[i], s.device_writes ? s.len : 0, 1, head};
+            state[head] = detail::BufferState<Cookie>{s.device_writes ? s.len : 0, 1, head, cookies[i]};
             store_if_changed(avail_ring[uint16_t(pos + i) & mask], head);
             head = InOrder ? uint16_t((head + 1) & mask) : next[head];
         }
@@ -184,7 +203,8 @@ public:
 
     // As collect(), handing each completion to sink(index, cookie, len) as it is checked,
     // so a burst function consumes them in one pass with no intermediate array.
-    template <class Sink>
+    // S: a vector ISA checks groups of four used entries at once (simd.hpp).
+    template <Simd S = Simd::scalar, class Sink>
     uint16_t collect_each(uint16_t max, Sink &&sink) {
         if (this->is_broken()) [[unlikely]] {
             return 0;
@@ -199,12 +219,12 @@ public:
             return 0;
         }
         if constexpr (InOrder) {
-            return collect_in_order(sink, max, pending);
+            return collect_in_order<S>(sink, max, pending);
         } else {
             // Normally nothing is unpublished here (bursts collect before they add): that
-            // loop carries no check for it.
-            return unpublished == 0 ? collect_any_order<false>(sink, max, pending, 0)
-                                    : collect_any_order<true>(sink, max, pending, unpublished);
+            // loop carries no check for it, and only it takes groups.
+            return unpublished == 0 ? collect_any_order<false, S>(sink, max, pending, 0)
+                                    : collect_any_order<true, Simd::scalar>(sink, max, pending, unpublished);
         }
     }
 
@@ -309,11 +329,39 @@ private:
         --in_flight_;
     }
 
-    template <bool SomeUnpublished, class Sink>
+    template <Simd S>
+    static constexpr bool groups = SimdGroup<S>::enabled && sizeof(detail::BufferState<Cookie>) == 16;
+    // Four used entries from `done` on, none past the end of the ring.
+    bool group_at(uint16_t done, uint16_t n) const {
+        return n - done >= simd_group && uint32_t((last_used_ + done).raw() & mask_) + simd_group <= size_;
+    }
+
+    template <bool SomeUnpublished, Simd S, class Sink>
     uint16_t collect_any_order(Sink &sink, uint16_t max, uint16_t pending, uint16_t unpublished) {
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
+            if constexpr (groups<S>) {
+                uint32_t ids[simd_group], lens[simd_group];
+                if (group_at(done, n) &&
+                    SimdGroup<S>::split_used(&used_ring_[(last_used_ + done).raw() & mask_], size_, ids, lens)) {
+                    // Buffer by buffer (see PackedQueue::collect_any_order); the first odd one
+                    // is read again below, which decides.
+                    uint16_t k = 0;
+                    for (; k < simd_group; ++k) {
+                        const auto &st = state_[ids[k]];
+                        if (st.ndesc == 0 || lens[k] > st.writable) [[unlikely]] {
+                            break;
+                        }
+                        sink(done++, st.cookie, lens[k]);
+                        release(uint16_t(ids[k]));
+                    }
+                    if (k == simd_group) {
+                        --done; // the loop's ++done
+                        continue;
+                    }
+                }
+            }
             const SplitUsedElem &e = used_ring_[(last_used_ + done).raw() & mask_];
             const uint32_t id = read_once(e.id);
             uint32_t len = read_once(e.len);
@@ -338,11 +386,28 @@ private:
     // report: its used entry is not even read (the device may have written just the last
     // entry of a batch, and not touching the used ring saves the cache lines the device is
     // writing). A writable buffer's entry must name exactly that buffer.
-    template <class Sink>
+    template <Simd S, class Sink>
     uint16_t collect_in_order(Sink &sink, uint16_t max, uint16_t pending) {
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
+            if constexpr (groups<S>) {
+                // Writable buffers (rx) four at a time: their entries name them in order.
+                const uint16_t first = oldest_;
+                uint32_t lens[simd_group];
+                if (state_[first].writable != 0 && uint32_t(first) + simd_group <= size_ && group_at(done, n) &&
+                    SimdGroup<S>::split_in_order(&used_ring_[(last_used_ + done).raw() & mask_], state_ + first,
+                                                 first, lens)) {
+                    for (uint16_t k = 0; k < simd_group; ++k, ++done) {
+                        const uint16_t head = oldest_;
+                        sink(done, state_[head].cookie, lens[k]);
+                        oldest_ = static_cast<uint16_t>((head + 1) & mask_);
+                        release(head);
+                    }
+                    --done; // the loop's ++done
+                    continue;
+                }
+            }
             const uint16_t head = oldest_;
             uint32_t len = 0;
             if (state_[head].writable != 0) {

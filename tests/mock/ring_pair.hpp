@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "dataplane/ring/queue.hpp"
@@ -14,18 +15,47 @@ namespace vpmd::test {
 
 using namespace vpmd::ring;
 
-struct SplitLayoutTag {
+// A driver view whose add/collect calls take the bursts' instruction set S (the PMD passes
+// it per call; tests get it from the type, so every test over a tag can run each variant).
+template <class Q, Simd S>
+struct SimdQueue : Q {
+    using Cookie = typename Q::cookie_type;
+    static constexpr Simd simd = S;
+    uint16_t add_burst(const Segment *segs, const Cookie *cookies, uint16_t n) {
+        return Q::template add_each<S>(cookies, n, [segs](uint16_t i) { return segs[i]; });
+    }
+    template <class SegOf>
+    uint16_t add_each(const Cookie *cookies, uint16_t n, SegOf &&seg_of) {
+        return Q::template add_each<S>(cookies, n, std::forward<SegOf>(seg_of));
+    }
+    uint16_t collect(Used<Cookie> *out, uint16_t max) {
+        return Q::template collect_each<S>(max, [out](uint16_t i, Cookie c, uint32_t len) { out[i] = Used<Cookie>{c, len}; });
+    }
+    template <class Sink>
+    uint16_t collect_each(uint16_t max, Sink &&sink) {
+        return Q::template collect_each<S>(max, std::forward<Sink>(sink));
+    }
+};
+
+template <Simd S = Simd::scalar>
+struct SplitTag {
     template <class C, bool InOrder>
-    using Queue = SplitQueue<C, InOrder>;
+    using Queue = SimdQueue<SplitQueue<C, InOrder>, S>;
     using Device = SplitDevice<ArenaTranslator, 64>;
     static constexpr bool packed = false;
+    static constexpr Simd simd = S;
 };
-struct PackedLayoutTag {
+template <Simd S = Simd::scalar>
+struct PackedTag {
     template <class C, bool InOrder>
-    using Queue = PackedQueue<C, InOrder>;
+    using Queue = SimdQueue<PackedQueue<C, InOrder>, S>;
     using Device = PackedDevice<ArenaTranslator, 64>;
     static constexpr bool packed = true;
+    static constexpr Simd simd = S;
 };
+using SplitLayoutTag = SplitTag<>;
+using PackedLayoutTag = PackedTag<>;
+
 
 inline constexpr uint64_t arena_device_base = 0x7f0000100000ULL; // not equal to any VA
 inline constexpr uint32_t buffer_bytes = 2048;

@@ -26,6 +26,7 @@ struct Adapter final : DataPath {
     uint16_t mtu = RTE_ETHER_MTU;
     HotFilter filter;
     rte_intr_handle *own_intr = nullptr; // rx interrupts: the handle we made (vdev ports)
+    ring::Simd simd = ring::Simd::scalar; // the bursts' instruction set (vectorized=, at probe)
 
     bool packed() const { return port->ring_features() & ring::feature::ring_packed; }
     bool in_order() const { return port->ring_features() & ring::feature::in_order; }
@@ -96,6 +97,14 @@ void refresh_filter(Adapter &ad);   // mediator state -> the rx path's HotFilter
 void fill_rx_queues(Adapter &ad);
 // rxtx.cpp
 void select_bursts(Adapter &ad);
+// The instruction set for vectorized=v here (CPU flags, EAL's max SIMD bitwidth); `error`
+// says why not when v insists on one that cannot run.
+struct SimdChoice {
+    ring::Simd simd;
+    std::string error;
+};
+SimdChoice choose_simd(Devargs::Vectorized v);
+std::string burst_mode(const Adapter &ad, bool rx);
 int tx_done_cleanup(void *txq, uint32_t free_cnt); // eth_dev_ops, any layout
 
 } // namespace vpmd::pmd

@@ -134,6 +134,19 @@ DevargsResult parse_devargs(std::string_view args, Devargs &out, DevargsFor bus)
                 return fail(key, val, "eal (EAL's VFIO container) or own (a container of the port's own)");
             }
             out.dma = val == "own" ? Devargs::Dma::own : Devargs::Dma::eal;
+        } else if (key == "vectorized") {
+            using V = Devargs::Vectorized;
+            if (val == "1" || val == "auto") {
+                out.vectorized = V::automatic;
+            } else if (val == "0") {
+                out.vectorized = V::scalar;
+            } else if (val == "avx2") {
+                out.vectorized = V::avx2;
+            } else if (val == "avx512") {
+                out.vectorized = V::avx512;
+            } else {
+                return fail(key, val, "1 or auto (the widest SIMD the CPU and EAL allow), 0 (scalar), avx2, avx512");
+            }
         } else if (key == "connect_timeout") {
             if (!parse_uint(val, 3600, n)) {
                 return fail(key, val, "0..3600 (seconds)");

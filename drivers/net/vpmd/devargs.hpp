@@ -29,18 +29,22 @@ struct Devargs {
     // PCI: the data queues' DMA device: EAL's VFIO container (buffers by IOVA), or a
     // container of our own, a separate IOMMU domain with IOVA = VA.
     enum class Dma : uint8_t { eal, own } dma = Dma::eal;
+    // The bursts' instruction set: auto (1) takes the widest the CPU has and EAL allows
+    // (rte_vect_get_max_simd_bitwidth, so --force-max-simd-bitwidth counts); 0 is scalar;
+    // avx2/avx512 insist, and the probe fails where that cannot run.
+    enum class Vectorized : uint8_t { automatic, scalar, avx2, avx512 } vectorized = Vectorized::automatic;
 };
 
 // The parameter line DPDK shows (RTE_PMD_REGISTER_PARAM_STRING and dpdk-pmdinfo.py).
 #define VPMD_PARAM_STRING                                                                                         \
     "path=<path> server=<0|1> queues=<int> queue_size=<int> packed_vq=<0|1> in_order=<0|1> mrg_rxbuf=<0|1> "      \
     "event_idx=<0|1> indirect=<0|1> cq=<0|1> mac=<mac addr> speed=<int> connect_timeout=<seconds> "            \
-    "strict_tx_hdr=<0|1> dma=<eal|own>"
+    "strict_tx_hdr=<0|1> dma=<eal|own> vectorized=<0|1|avx2|avx512>"
 
 // Every key we accept, in the order the help line prints them.
 inline constexpr std::string_view devargs_keys =
     "path, server, queues, queue_size, packed_vq, in_order, mrg_rxbuf, event_idx, indirect, cq, mac, speed, "
-    "connect_timeout, strict_tx_hdr, dma";
+    "connect_timeout, strict_tx_hdr, dma, vectorized";
 
 inline constexpr uint16_t max_queue_pairs = 64;
 

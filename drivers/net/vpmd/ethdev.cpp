@@ -261,6 +261,15 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
 }
 
 // rte_eth_rx/tx_queue_info_get (ethdev adds the queue's state).
+int burst_mode_get(rte_eth_dev *dev, rte_eth_burst_mode *mode, bool rx) {
+    const std::string m = burst_mode(*adapter_of(dev), rx);
+    mode->flags = 0;
+    snprintf(mode->info, sizeof(mode->info), "%s", m.c_str());
+    return 0;
+}
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) { return burst_mode_get(dev, mode, true); }
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) { return burst_mode_get(dev, mode, false); }
+
 void rxq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_rxq_info *qi) {
     Adapter &ad = *adapter_of(dev);
     with_rxq(ad, dev->data->rx_queues[qid], [&](auto *q) {
@@ -971,6 +980,8 @@ const eth_dev_ops vpmd_ops = [] {
     o.tx_done_cleanup = tx_done_cleanup;
     o.rxq_info_get = rxq_info_get;
     o.txq_info_get = txq_info_get;
+    o.rx_burst_mode_get = rx_burst_mode_get;
+    o.tx_burst_mode_get = tx_burst_mode_get;
     o.rx_queue_start = rx_queue_start;
     o.rx_queue_stop = rx_queue_stop;
     o.tx_queue_start = tx_queue_start;
@@ -1066,9 +1077,15 @@ rte_eth_dev *allocate_ethdev(const std::string &name, size_t private_size, int n
 
 int create_port(PortRequest req, const EthdevAllocator &alloc) {
     const std::string name = req.name;
+    const SimdChoice simd = choose_simd(req.args.vectorized);
+    if (!simd.error.empty()) {
+        log(RTE_LOG_ERR, "%s: %s", name.c_str(), simd.error.c_str());
+        return -ENOTSUP;
+    }
     auto ad = std::make_unique<Adapter>();
     ad->name = name;
     ad->args = req.args;
+    ad->simd = simd.simd;
     PortOptions po;
     po.ring_features = ring_features_of(req.args);
     po.mrg_rxbuf = req.args.mrg_rxbuf;
@@ -1127,11 +1144,11 @@ int create_port(PortRequest req, const EthdevAllocator &alloc) {
     *static_cast<Adapter **>(dev->data->dev_private) = raw;
     raw->port->start_watcher();
     rte_eth_dev_probing_finish(dev);
-    log(RTE_LOG_INFO, "%s: %s %s, %s ring%s%s, %u queue pair(s), data queues on DMA device %s (%s), features 0x%lx, "
-        "device %s",
+    log(RTE_LOG_INFO, "%s: %s %s, %s ring%s%s, %s bursts, %u queue pair(s), data queues on DMA device %s (%s), "
+        "features 0x%lx, device %s",
         name.c_str(), std::string(raw->port->transport().kind()).c_str(), raw->port->transport().where().c_str(),
         raw->packed() ? "packed" : "split", raw->in_order() ? ", in-order" : "", raw->port->mrg() ? ", mrg_rxbuf" : "",
-        raw->args.queues, std::string(raw->dma(transport::QueueRole::rx).name()).c_str(),
+        std::string(ring::simd_name(raw->simd)).c_str(), raw->args.queues, std::string(raw->dma(transport::QueueRole::rx).name()).c_str(),
         std::string(dma::to_string(raw->dma(transport::QueueRole::rx).addr_mode())).c_str(),
         (unsigned long)raw->port->features(), raw->port->attached() ? "attached" : "awaited");
     return dev->data->port_id;

@@ -1,61 +1,24 @@
-// The burst-function table: each ring type (layout x IN_ORDER) x address mode (x mergeable
-// for rx) instantiated once under a name of its own, so a profiler says which path runs
-// (rx_packed_inorder_mrg_iova ...); a port picks its pair when it starts (DPDK's
-// set_rxtx_funcs idea). The rx mode is the rx DMA device's, the tx mode the tx one's.
-#include "drivers/net/vpmd/rxtx.hpp"
+// The scalar burst table, and the choice of a port's bursts (DPDK's set_rxtx_funcs idea):
+// ring type, address mode (the rx DMA device's for rx, the tx one's for tx) and instruction
+// set. Also tx_prepare and the queue queries.
+// rte_vect_get_max_simd_bitwidth is still experimental in DPDK 22.11.
+#define ALLOW_EXPERIMENTAL_API 1
+#include "drivers/net/vpmd/burst_table.hpp"
 
+#include <rte_cpuflags.h>
 #include <rte_errno.h>
 #include <rte_net.h>
+extern "C" { // DPDK 22.11's rte_vect.h declares its functions without C linkage for C++
+#include <rte_vect.h>
+}
 
 #include "drivers/net/vpmd/adapter.hpp"
 
 namespace vpmd::pmd {
 
+VPMD_DEFINE_BURSTS(bursts_scalar, ring::Simd::scalar, )
+
 namespace {
-
-using dma::AddrMode;
-
-// One named function per table entry; the template body is inlined into it.
-#define VPMD_RX(name, Ring, Mode, Mrg)                                                                            \
-    uint16_t rx_##name(void *q, rte_mbuf **p, uint16_t n) { return rx_burst<Ring, AddrMode::Mode, Mrg>(q, p, n); }
-#define VPMD_RX_ALL(layout, Ring)                                                                                 \
-    VPMD_RX(layout##_va, Ring, va, false)                                                                         \
-    VPMD_RX(layout##_iova, Ring, iova, false)                                                                     \
-    VPMD_RX(layout##_mrg_va, Ring, va, true)                                                                      \
-    VPMD_RX(layout##_mrg_iova, Ring, iova, true)
-#define VPMD_TX(name, Ring, Mode)                                                                                 \
-    uint16_t tx_##name(void *q, rte_mbuf **p, uint16_t n) { return tx_burst<Ring, AddrMode::Mode>(q, p, n); }
-#define VPMD_TX_ALL(layout, Ring)                                                                                 \
-    VPMD_TX(layout##_va, Ring, va)                                                                                \
-    VPMD_TX(layout##_iova, Ring, iova)
-
-VPMD_RX_ALL(split, SplitRing)
-VPMD_RX_ALL(split_inorder, SplitRingInOrder)
-VPMD_RX_ALL(packed, PackedRing)
-VPMD_RX_ALL(packed_inorder, PackedRingInOrder)
-VPMD_TX_ALL(split, SplitRing)
-VPMD_TX_ALL(split_inorder, SplitRingInOrder)
-VPMD_TX_ALL(packed, PackedRing)
-VPMD_TX_ALL(packed_inorder, PackedRingInOrder)
-
-#undef VPMD_RX
-#undef VPMD_RX_ALL
-#undef VPMD_TX
-#undef VPMD_TX_ALL
-
-// [packed][in_order][mrg][iova]
-constexpr eth_rx_burst_t rx_table[2][2][2][2] = {
-    {{{rx_split_va, rx_split_iova}, {rx_split_mrg_va, rx_split_mrg_iova}},
-     {{rx_split_inorder_va, rx_split_inorder_iova}, {rx_split_inorder_mrg_va, rx_split_inorder_mrg_iova}}},
-    {{{rx_packed_va, rx_packed_iova}, {rx_packed_mrg_va, rx_packed_mrg_iova}},
-     {{rx_packed_inorder_va, rx_packed_inorder_iova}, {rx_packed_inorder_mrg_va, rx_packed_inorder_mrg_iova}}},
-};
-
-// [packed][in_order][iova]
-constexpr eth_tx_burst_t tx_table[2][2][2] = {
-    {{tx_split_va, tx_split_iova}, {tx_split_inorder_va, tx_split_inorder_iova}},
-    {{tx_packed_va, tx_packed_iova}, {tx_packed_inorder_va, tx_packed_inorder_iova}},
-};
 
 // [packed][in_order]: the queue queries of the same ring type.
 struct Queries {
@@ -107,11 +70,69 @@ uint16_t tx_prepare(void *, rte_mbuf **pkts, uint16_t nb) {
     return nb;
 }
 
+namespace {
+
+bool cpu_has(ring::Simd s) {
+    switch (s) {
+    case ring::Simd::scalar: return true;
+    case ring::Simd::avx2: return ring::cpu_runs(s) && rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX2) == 1;
+    case ring::Simd::avx512:
+        return ring::cpu_runs(s) && rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX512F) == 1 &&
+               rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX512BW) == 1 &&
+               rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX512VL) == 1 &&
+               rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX512DQ) == 1;
+    }
+    return false;
+}
+constexpr uint16_t bits_of(ring::Simd s) { return s == ring::Simd::avx512 ? 512 : s == ring::Simd::avx2 ? 256 : 64; }
+
+} // namespace
+
+SimdChoice choose_simd(Devargs::Vectorized v) {
+    using V = Devargs::Vectorized;
+    const uint16_t allowed = rte_vect_get_max_simd_bitwidth();
+    if (v == V::scalar) {
+        return {ring::Simd::scalar, {}};
+    }
+    if (v == V::automatic) {
+        for (ring::Simd s : {ring::Simd::avx512, ring::Simd::avx2}) {
+            if (cpu_has(s) && allowed >= bits_of(s)) {
+                return {s, {}};
+            }
+        }
+        return {ring::Simd::scalar, {}};
+    }
+    const ring::Simd s = v == V::avx512 ? ring::Simd::avx512 : ring::Simd::avx2;
+    if (!cpu_has(s)) {
+        return {s, "vectorized=" + std::string(ring::simd_name(s)) + ": this CPU lacks " +
+                       (s == ring::Simd::avx512 ? "AVX-512 (F, BW, VL, DQ)" : "AVX2") +
+                       "; use vectorized=1 (the widest it has) or 0"};
+    }
+    if (allowed < bits_of(s)) {
+        return {s, "vectorized=" + std::string(ring::simd_name(s)) + ": EAL allows SIMD up to " +
+                       std::to_string(allowed) + " bits; add --force-max-simd-bitwidth=" +
+                       std::to_string(bits_of(s)) + " to the EAL arguments"};
+    }
+    return {s, {}};
+}
+
+// rte_eth_{rx,tx}_burst_mode_get: which of the table's functions the port runs.
+std::string burst_mode(const Adapter &ad, bool rx) {
+    std::string m = ad.packed() ? "packed" : "split";
+    m += ad.in_order() ? " in-order" : "";
+    m += rx && ad.port->mrg() ? " mrg_rxbuf" : "";
+    m += ad.simd == ring::Simd::scalar ? " scalar" : ad.simd == ring::Simd::avx2 ? " AVX2" : " AVX-512";
+    return m;
+}
+
 void select_bursts(Adapter &ad) {
-    const int rx_iova = ad.dma(transport::QueueRole::rx).addr_mode() == AddrMode::iova;
-    const int tx_iova = ad.dma(transport::QueueRole::tx).addr_mode() == AddrMode::iova;
-    ad.dev->rx_pkt_burst = rx_table[ad.packed()][ad.in_order()][ad.port->mrg()][rx_iova];
-    ad.dev->tx_pkt_burst = tx_table[ad.packed()][ad.in_order()][tx_iova];
+    const int rx_iova = ad.dma(transport::QueueRole::rx).addr_mode() == dma::AddrMode::iova;
+    const int tx_iova = ad.dma(transport::QueueRole::tx).addr_mode() == dma::AddrMode::iova;
+    const BurstTable &t = ad.simd == ring::Simd::avx512 ? bursts_avx512
+                          : ad.simd == ring::Simd::avx2 ? bursts_avx2
+                                                        : bursts_scalar;
+    ad.dev->rx_pkt_burst = t.rx[ad.packed()][ad.in_order()][ad.port->mrg()][rx_iova];
+    ad.dev->tx_pkt_burst = t.tx[ad.packed()][ad.in_order()][tx_iova];
     ad.dev->tx_pkt_prepare = tx_prepare;
     const Queries &qs = query_table[ad.packed()][ad.in_order()];
     ad.dev->rx_queue_count = qs.rx_count;

@@ -1,6 +1,7 @@
 // net_vpmd burst functions, written once over the ring concept and instantiated per ring
-// type (layout x IN_ORDER) x address mode (x mergeable for rx) in rxtx.cpp, where each gets
-// its own name; the port picks one at start.
+// type (layout x IN_ORDER) x address mode (x mergeable for rx) x instruction set in
+// rxtx.cpp and rxtx_<isa>.cpp, where each gets its own name; the port picks one at start.
+// The instruction set S reaches the ring's add/collect calls only (ring/simd.hpp).
 // Hot path: no allocation except mbufs, no logging, no virtual calls, no locks.
 #pragma once
 
@@ -15,7 +16,15 @@
 #include "dataplane/dma/mbuf_addr.hpp"
 #include "drivers/net/vpmd/queues.hpp"
 
+// Each instruction set's file compiles this header for its ISA: in a namespace of its own
+// (rxtx_<isa>.cpp define VPMD_BURST_ISA), so no function here is emitted twice under one
+// name and the linker can never hand baseline callers a copy built for AVX.
+#ifndef VPMD_BURST_ISA
+#define VPMD_BURST_ISA baseline
+#endif
+
 namespace vpmd::pmd {
+inline namespace VPMD_BURST_ISA {
 
 using net::net_hdr_size;
 
@@ -67,7 +76,7 @@ inline bool filter_accept(const HotFilter &f, const rte_mbuf *m) {
 }
 
 // Posts fresh mbufs once a batch worth of descriptors is free (all of them when `all`).
-template <class Ring, dma::AddrMode Mode>
+template <class Ring, dma::AddrMode Mode, ring::Simd S = ring::Simd::scalar>
 void rx_refill(RxQueue<Ring> *q, bool all = false) {
     uint32_t free = q->ring.free_descs();
     if (free < q->refill_at && !(all && free > 0)) {
@@ -81,7 +90,7 @@ void rx_refill(RxQueue<Ring> *q, bool all = false) {
             *q->nombuf += k;
             break;
         }
-        q->ring.add_each(mbufs, k, [mbufs](uint16_t j) {
+        q->ring.template add_each<S>(mbufs, k, [mbufs](uint16_t j) {
             const rte_mbuf *m = mbufs[j];
             // The device writes the virtio-net header just before the packet data.
             return ring::Segment{dma::mbuf_buf_addr<Mode>(m) + RTE_PKTMBUF_HEADROOM - net_hdr_size,
@@ -296,7 +305,7 @@ inline void rx_deliver_mrg(RxQueue<Ring> *q, rte_mbuf *m, uint32_t len, rte_mbuf
     }
 }
 
-template <class Ring, dma::AddrMode Mode, bool Mrg>
+template <class Ring, dma::AddrMode Mode, bool Mrg, ring::Simd S>
 [[gnu::always_inline]] inline uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t nb) {
     auto *q = static_cast<RxQueue<Ring> *>(rxq);
     if (!q->gate.enter()) [[unlikely]] {
@@ -306,14 +315,14 @@ template <class Ring, dma::AddrMode Mode, bool Mrg>
     // Each completion is checked by the ring and delivered in the same pass; a packet
     // needs at least one buffer, so `nb` buffers never yield more than `nb` packets.
     uint16_t n = 0;
-    q->ring.collect_each(nb, [&](uint16_t, rte_mbuf *m, uint32_t len) {
+    q->ring.template collect_each<S>(nb, [&](uint16_t, rte_mbuf *m, uint32_t len) {
         if constexpr (Mrg) {
             rx_deliver_mrg(q, m, len, pkts, n, o);
         } else {
             rx_deliver(q, m, len, pkts, n, o);
         }
     });
-    rx_refill<Ring, Mode>(q);
+    rx_refill<Ring, Mode, S>(q);
     q->gate.leave();
     return n;
 }
@@ -347,14 +356,14 @@ inline void tx_free(rte_mbuf *const *mbufs, uint16_t n) {
 
 // Frees up to `budget` mbufs the device has finished sending, oldest first; returns how
 // many.
-template <class Ring>
+template <class Ring, ring::Simd S = ring::Simd::scalar>
 uint32_t tx_reclaim(TxQueue<Ring> *q, uint32_t budget) {
     rte_mbuf *done[step_max];
     uint32_t total = 0;
     while (total < budget && q->ring.in_flight() != 0) {
         const uint16_t want = uint16_t(std::min<uint32_t>(budget - total, step_max));
         const uint16_t got =
-            q->ring.collect_each(want, [&done](uint16_t i, rte_mbuf *m, uint32_t) { done[i] = m; });
+            q->ring.template collect_each<S>(want, [&done](uint16_t i, rte_mbuf *m, uint32_t) { done[i] = m; });
         tx_free(done, got);
         total += got;
         if (got < want) {
@@ -527,7 +536,7 @@ inline void tx_count(TxQueue<Ring> *q, const rte_mbuf *m) {
     ++q->stats.hist[size_bin(m->pkt_len)];
 }
 
-template <class Ring, dma::AddrMode Mode>
+template <class Ring, dma::AddrMode Mode, ring::Simd S>
 [[gnu::always_inline]] inline uint16_t tx_burst(void *txq, rte_mbuf **pkts, uint16_t nb) {
     auto *q = static_cast<TxQueue<Ring> *>(txq);
     if (!q->gate.enter()) [[unlikely]] {
@@ -535,9 +544,9 @@ template <class Ring, dma::AddrMode Mode>
     }
     // Late and little (see tx_reclaim_slack); a burst of no packets reclaims all it can.
     if (nb == 0) {
-        tx_reclaim(q, q->size);
+        tx_reclaim<Ring, S>(q, q->size);
     } else if (q->ring.free_descs() < uint32_t(nb) + tx_reclaim_slack) {
-        tx_reclaim(q, std::max<uint32_t>(nb, tx_reclaim_batch));
+        tx_reclaim<Ring, S>(q, std::max<uint32_t>(nb, tx_reclaim_batch));
     }
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
     bool full = false;
@@ -550,7 +559,7 @@ template <class Ring, dma::AddrMode Mode>
         }
         if (run != 0) {
             rte_mbuf **first = pkts + done;
-            const uint16_t added = q->ring.add_each(first, run, [first, q](uint16_t j) {
+            const uint16_t added = q->ring.template add_each<S>(first, run, [first, q](uint16_t j) {
                 rte_mbuf *m = first[j];
                 net::clear_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size, q->keep_num_buffers);
                 return ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size,
@@ -580,4 +589,5 @@ template <class Ring, dma::AddrMode Mode>
     return done;
 }
 
+} // namespace VPMD_BURST_ISA
 } // namespace vpmd::pmd

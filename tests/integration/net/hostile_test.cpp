@@ -4,8 +4,13 @@
 // beyond the buffer, a used index jumping, packed flags fitting neither state, num_buffers
 // too large or never completed. Under rte_eth_rx/tx_burst net_vpmd must mark the queue
 // broken with its reason (xstats and one log line) or count the bad packet, keep the
-// process alive, and have every mbuf back in its pool after stop.
+// process alive, and have every mbuf back in its pool after stop. Each layout runs the
+// scalar, AVX2 and AVX-512 bursts (the last under a 512-bit EAL SIMD width, set at run time).
+#define ALLOW_EXPERIMENTAL_API 1 // rte_vect_set_max_simd_bitwidth
 #include <gtest/gtest.h>
+extern "C" { // DPDK 22.11's rte_vect.h declares its functions without C linkage for C++
+#include <rte_vect.h>
+}
 
 #include <rte_eth_vhost.h>
 #include <rte_log.h>
@@ -19,6 +24,7 @@
 #include "dataplane/net/virtio_net.hpp"
 #include "dataplane/ring/common.hpp"
 #include "dataplane/ring/layout.hpp"
+#include "dataplane/ring/simd.hpp"
 #include "eal_env.hpp"
 #include "net/vpmd_harness.hpp"
 
@@ -78,7 +84,12 @@ struct DeviceRing {
     uint16_t next_id() { return packed ? desc()[slot(0)].id : avail_head(0); }
 };
 
-class Hostile : public ::testing::TestWithParam<bool> {
+struct HostileCase {
+    bool packed;
+    ring::Simd isa;
+};
+
+class Hostile : public ::testing::TestWithParam<HostileCase> {
 protected:
     void SetUp() override {
         if (!EalEnv::instance()->ready()) {
@@ -93,7 +104,13 @@ protected:
             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
         }
         name_ = "net_vpmd_" + t;
-        pair_ = std::make_unique<VhostPair>(t, GetParam() ? "packed_vq=1" : "", 1);
+        if (!ring::cpu_runs(GetParam().isa)) {
+            GTEST_SKIP() << "this CPU has no " << ring::simd_name(GetParam().isa);
+        }
+        ASSERT_EQ(rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_512), 0);
+        const std::string args = std::string(GetParam().packed ? "packed_vq=1," : "") + "vectorized=" +
+                                 (GetParam().isa == ring::Simd::scalar ? "0" : std::string(ring::simd_name(GetParam().isa)));
+        pair_ = std::make_unique<VhostPair>(t, args.c_str(), 1);
         ASSERT_TRUE(pair_->up(pool()));
         // Live rings first: frames both ways, every completion collected.
         const std::vector<Frame> frames = {make_frame(64, 1), make_frame(300, 2), make_frame(1500, 3)};
@@ -113,7 +130,7 @@ protected:
 
     DeviceRing ring(uint16_t q) {
         DeviceRing r;
-        EXPECT_TRUE(r.open(vid_, q, GetParam()));
+        EXPECT_TRUE(r.open(vid_, q, GetParam().packed));
         return r;
     }
     // Sends `n` frames from the driver that the back-end never dequeues.
@@ -164,7 +181,7 @@ protected:
         EXPECT_NE(telemetry_field(health, std::string(dir) + "0", "ring_errors"), "0") << health;
         const std::string ports = telemetry("/vpmd/ports");
         EXPECT_EQ(telemetry_field(ports, port, "name"), name_) << ports;
-        EXPECT_EQ(telemetry_field(ports, port, "layout"), GetParam() ? "packed" : "split") << ports;
+        EXPECT_EQ(telemetry_field(ports, port, "layout"), GetParam().packed ? "packed" : "split") << ports;
         EXPECT_EQ(telemetry("/vpmd/queues,999").find("\"broken\""), std::string::npos) << "no such port";
         if (std::string(dir) == "tx") {
             rte_mbuf *m = to_mbuf(pool(), make_frame(80, 9));
@@ -201,6 +218,31 @@ TEST_P(Hostile, TxUsedIdTwice) {
     } else {
         r.push_used(id, 0);
         r.push_used(id, 0);
+    }
+    rte_eth_tx_burst(pair_->vpmd, 0, nullptr, 0);
+    expect_broken("tx", Broken::used_id_not_in_flight);
+}
+
+// Four completions in one cache line (what the SIMD bursts check as a group), the third
+// repeating the first's id: the two before it are genuine, then the queue is broken, as
+// the scalar path decides entry by entry.
+TEST_P(Hostile, TxGroupOfFourWithARepeatedId) {
+    post_tx(8);
+    DeviceRing r = ring(tx_vq);
+    const uint16_t at = r.packed ? r.slot(0) : uint16_t(r.last_used % r.vr.size);
+    const uint16_t skip = uint16_t((4 - at % 4) % 4); // completed one by one, up to a group boundary
+    auto id_of = [&](uint16_t k) { return r.packed ? r.desc()[r.slot(k)].id : r.avail_head(k); };
+    uint16_t ids[8];
+    for (uint16_t k = 0; k < 8; ++k) {
+        ids[k] = id_of(k);
+    }
+    ids[skip + 2] = ids[skip];
+    for (uint16_t k = 0; k < skip + 4; ++k) {
+        if (r.packed) {
+            r.mark_used(k, ids[k], 0);
+        } else {
+            r.push_used(ids[k], 0);
+        }
     }
     rte_eth_tx_burst(pair_->vpmd, 0, nullptr, 0);
     expect_broken("tx", Broken::used_id_not_in_flight);
@@ -251,8 +293,14 @@ TEST_P(Hostile, RxNumBuffersNeverCompleted) {
     EXPECT_EQ(xstat(pair_->vpmd, "rx_q0_broken"), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, Hostile, ::testing::Values(false, true),
-                         [](const auto &info) { return info.param ? "packed" : "split"; });
+INSTANTIATE_TEST_SUITE_P(Layouts, Hostile,
+                         ::testing::Values(HostileCase{false, ring::Simd::scalar}, HostileCase{true, ring::Simd::scalar},
+                                           HostileCase{false, ring::Simd::avx2}, HostileCase{true, ring::Simd::avx2},
+                                           HostileCase{false, ring::Simd::avx512}, HostileCase{true, ring::Simd::avx512}),
+                         [](const auto &info) {
+                             return std::string(info.param.packed ? "packed_" : "split_") +
+                                    std::string(ring::simd_name(info.param.isa));
+                         });
 
 } // namespace
 } // namespace vpmd::test

@@ -1,8 +1,17 @@
 // net_vpmd end to end against DPDK's vhost (net_vhost in this process): frames arrive
 // byte for byte both ways for every ring variant, 4 queue pairs through the mediated
 // control queue, stop/start and close/reopen with the mempool full again, a backend that
-// dies, a server-mode reconnect, and bad devargs.
+// dies, a server-mode reconnect, and bad devargs. Each ring variant runs the burst
+// functions of every instruction set this CPU has (vectorized=0/avx2, auto: AVX-512 under
+// a 512-bit EAL SIMD width, set at run time).
+#define ALLOW_EXPERIMENTAL_API 1 // rte_vect_set_max_simd_bitwidth
+extern "C" { // DPDK 22.11's rte_vect.h declares its functions without C linkage for C++
+#include <rte_vect.h>
+}
+
 #include <cstdio>
+
+#include "dataplane/ring/simd.hpp"
 
 #include "integration/eal_env.hpp"
 #include "integration/net/vpmd_harness.hpp"
@@ -23,7 +32,24 @@ struct Variant {
     const char *name;
     const char *args;
     bool mrg;
+    vpmd::ring::Simd isa = vpmd::ring::Simd::avx512; // what vectorized= asks for (auto: the widest)
 };
+
+// The burst mode a port on `isa` reports, or nullptr when this CPU cannot run it; auto
+// (no vectorized= key) falls back to the widest the CPU has.
+const char *isa_mode(const char *args, vpmd::ring::Simd isa) {
+    using vpmd::ring::Simd;
+    const bool forced = std::string(args).find("vectorized=") != std::string::npos;
+    for (Simd s : {isa, Simd::avx2, Simd::scalar}) {
+        if (vpmd::ring::cpu_runs(s)) {
+            return s == Simd::avx512 ? "AVX-512" : s == Simd::avx2 ? "AVX2" : "scalar";
+        }
+        if (forced) {
+            return nullptr;
+        }
+    }
+    return "scalar";
+}
 
 class VpmdVariants : public ::testing::TestWithParam<Variant> {};
 
@@ -40,10 +66,20 @@ std::vector<Frame> frames_of(std::initializer_list<uint32_t> sizes, uint32_t see
 TEST_P(VpmdVariants, FramesArriveByteForByteBothWays) {
     VPMD_REQUIRE_EAL();
     ASSERT_NE(pool(), nullptr);
+    const char *mode = isa_mode(GetParam().args, GetParam().isa);
+    if (mode == nullptr) {
+        GTEST_SKIP() << "this CPU cannot run " << GetParam().args;
+    }
+    ASSERT_EQ(rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_512), 0);
     const unsigned before = available();
     {
         VhostPair p(GetParam().name, GetParam().args, 1);
         ASSERT_TRUE(p.up(pool(), 0, RTE_ETH_TX_OFFLOAD_MULTI_SEGS));
+        rte_eth_burst_mode rx_mode{}, tx_mode{};
+        ASSERT_EQ(rte_eth_rx_burst_mode_get(p.vpmd, 0, &rx_mode), 0);
+        ASSERT_EQ(rte_eth_tx_burst_mode_get(p.vpmd, 0, &tx_mode), 0);
+        EXPECT_NE(std::string(rx_mode.info).find(mode), std::string::npos) << rx_mode.info;
+        EXPECT_NE(std::string(tx_mode.info).find(mode), std::string::npos) << tx_mode.info;
         const auto frames = frames_of({64, 65, 128, 255, 511, 1024, 1500, 1514, 1518, 60, 1000, 64}, 7);
         EXPECT_TRUE(same_frames(transfer(pool(), p.vpmd, p.vhost, 0, frames), frames)) << "vpmd -> vhost";
         EXPECT_TRUE(same_frames(transfer(pool(), p.vhost, p.vpmd, 0, frames), frames)) << "vhost -> vpmd";
@@ -85,7 +121,20 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"packed_inorder", "packed_vq=1,in_order=1,mrg_rxbuf=1", true},
                       Variant{"split_inorder_strict_hdr", "in_order=1,mrg_rxbuf=1,strict_tx_hdr=1", true},
                       Variant{"packed_eventidx", "packed_vq=1,event_idx=1", true},
-                      Variant{"split_eventidx", "event_idx=1", true}),
+                      Variant{"split_eventidx", "event_idx=1", true},
+                      // The same layouts on the other instruction sets.
+                      Variant{"split_mrg_scalar", "mrg_rxbuf=1,vectorized=0", true, vpmd::ring::Simd::scalar},
+                      Variant{"split_inorder_scalar", "in_order=1,mrg_rxbuf=0,vectorized=0", false,
+                              vpmd::ring::Simd::scalar},
+                      Variant{"packed_scalar", "packed_vq=1,mrg_rxbuf=0,vectorized=0", false, vpmd::ring::Simd::scalar},
+                      Variant{"packed_inorder_scalar", "packed_vq=1,in_order=1,mrg_rxbuf=1,vectorized=0", true,
+                              vpmd::ring::Simd::scalar},
+                      Variant{"split_mrg_avx2", "mrg_rxbuf=1,vectorized=avx2", true, vpmd::ring::Simd::avx2},
+                      Variant{"split_inorder_avx2", "in_order=1,mrg_rxbuf=0,vectorized=avx2", false,
+                              vpmd::ring::Simd::avx2},
+                      Variant{"packed_avx2", "packed_vq=1,mrg_rxbuf=0,vectorized=avx2", false, vpmd::ring::Simd::avx2},
+                      Variant{"packed_inorder_avx2", "packed_vq=1,in_order=1,mrg_rxbuf=1,vectorized=avx2", true,
+                              vpmd::ring::Simd::avx2}),
     [](const auto &info) { return std::string(info.param.name); });
 
 TEST(Vpmd, FourQueuePairsThroughTheControlQueue) {
@@ -254,7 +303,12 @@ TEST(Vpmd, BadDevargsFailTheProbeWithOneClearLine) {
         {"path=/tmp/x,frobnicate=1", "unknown devarg 'frobnicate'"},
         {"queues=2", "'path' is required"},
         {"path=/tmp/vpmd-it-nobody-listens.sock", "cannot reach the vhost-user device"},
+        {"path=/tmp/x,vectorized=sse9", "'vectorized'"},
+        // Under EAL's default 256-bit SIMD width (set below), AVX-512 is not allowed.
+        {"path=/tmp/x,vectorized=avx512",
+         vpmd::ring::cpu_runs(vpmd::ring::Simd::avx512) ? "--force-max-simd-bitwidth=512" : "lacks AVX-512"},
     };
+    ASSERT_EQ(rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_256), 0);
     for (const auto &c : cases) {
         char *buf = nullptr;
         size_t len = 0;

@@ -277,6 +277,18 @@ void run_seeds() {
 
 TEST(RandomModel, Split) { run_seeds<SplitLayoutTag>(); }
 TEST(RandomModel, Packed) { run_seeds<PackedLayoutTag>(); }
+// The same model over the vector collect paths (simd.hpp), where the CPU has them.
+template <class Tag>
+void run_seeds_if_cpu_runs() {
+    if (!cpu_runs(Tag::simd)) {
+        GTEST_SKIP() << "this CPU has no " << simd_name(Tag::simd);
+    }
+    run_seeds<Tag>();
+}
+TEST(RandomModel, SplitAvx2) { run_seeds_if_cpu_runs<SplitTag<Simd::avx2>>(); }
+TEST(RandomModel, SplitAvx512) { run_seeds_if_cpu_runs<SplitTag<Simd::avx512>>(); }
+TEST(RandomModel, PackedAvx2) { run_seeds_if_cpu_runs<PackedTag<Simd::avx2>>(); }
+TEST(RandomModel, PackedAvx512) { run_seeds_if_cpu_runs<PackedTag<Simd::avx512>>(); }
 
 // A hostile device overwrites the device-written parts of the ring with random bytes
 // between collects. The driver may break, but must only ever return buffers it posted,
@@ -327,14 +339,22 @@ void hostile_device(uint32_t seed) {
     }
 }
 
-TEST(RandomModel, HostileDeviceNeverYieldsForeignOrDuplicateBuffers) {
+template <Simd S>
+void hostile_devices() {
+    if (!cpu_runs(S)) {
+        GTEST_SKIP() << "this CPU has no " << simd_name(S);
+    }
     tbb::parallel_for(0, 200, [](int seed) {
         if (seed % 2) {
-            hostile_device<SplitLayoutTag, true>(uint32_t(seed));
-            hostile_device<PackedLayoutTag, true>(uint32_t(seed));
+            hostile_device<SplitTag<S>, true>(uint32_t(seed));
+            hostile_device<PackedTag<S>, true>(uint32_t(seed));
         } else {
-            hostile_device<SplitLayoutTag, false>(uint32_t(seed));
-            hostile_device<PackedLayoutTag, false>(uint32_t(seed));
+            hostile_device<SplitTag<S>, false>(uint32_t(seed));
+            hostile_device<PackedTag<S>, false>(uint32_t(seed));
         }
     });
 }
+
+TEST(RandomModel, HostileDeviceNeverYieldsForeignOrDuplicateBuffers) { hostile_devices<Simd::scalar>(); }
+TEST(RandomModel, HostileDeviceNeverYieldsForeignOrDuplicateBuffersAvx2) { hostile_devices<Simd::avx2>(); }
+TEST(RandomModel, HostileDeviceNeverYieldsForeignOrDuplicateBuffersAvx512) { hostile_devices<Simd::avx512>(); }
