@@ -623,7 +623,8 @@ inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p, bool extern
     const bool in_order = vec ? packed : s.in_order;
     const std::string drv_args = "path=" + p.sock + ",queues=" + q + ",queue_size=" + std::to_string(ctx.ring_size) +
                                  ",packed_vq=" + std::to_string(packed) + ",in_order=" + std::to_string(in_order) +
-                                 ",mrg_rxbuf=" + std::to_string(s.mrg) + (vec ? ",vectorized=1" : "");
+                                 ",mrg_rxbuf=" + std::to_string(s.mrg) +
+                                 (p.driver == Driver::vpmd ? ",vectorized=" + s.vectorized : vec ? ",vectorized=1" : "");
     if (external) {
         p.vhost.clear();
     } else if (!start_device(ctx, s, p)) {
@@ -642,7 +643,7 @@ inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p, bool extern
     }
     if (rc != 0) {
         p.error = std::string(to_string(p.driver)) + " bring-up failed (" + drv_args + ")" +
-                  (rc == -ENOTSUP ? ": the port does not offer the tx offload" : "");
+                  (rc == -ENOTSUP && tx_off != 0 ? ": the port does not offer the tx offload" : "");
         return false;
     }
     auto links = [&] { return link_up(p.dport) && (external || link_up(p.vport)); };

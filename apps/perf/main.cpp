@@ -189,9 +189,15 @@ int main(int argc, char **argv) {
                                "--log-level=lib.vhost.*:error", "--log-level=pmd.net.virtio.*:error",
                                "--log-level=pmd.net.vhost:error", "--log-level=pmd.net.vpmd.*:warning", "-m", "1024"});
         eal.emplace_back(huge ? "--single-file-segments" : "--no-huge");
-        if (o.best) {
-            eal.emplace_back("--force-max-simd-bitwidth=512"); // net_virtio's AVX-512 packed path
-        }
+    }
+    // net_virtio's AVX-512 packed path, and ours, need EAL to allow 512-bit SIMD (unless
+    // the EAL arguments given say otherwise).
+    const bool has_width = std::any_of(eal.begin(), eal.end(), [](const std::string &a) {
+        return a.rfind("--force-max-simd-bitwidth", 0) == 0;
+    });
+    if (!has_width &&
+        (o.best || std::find(o.vectorized.begin(), o.vectorized.end(), "avx512") != o.vectorized.end())) {
+        eal.emplace_back("--force-max-simd-bitwidth=512");
     }
     std::vector<char *> eargv;
     for (auto &s : eal) {

@@ -31,7 +31,15 @@ std::string Scenario::name() const {
     const std::string devargs = best ? " best" : " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg);
     return layout + devargs + " b" + std::to_string(burst) + " " + std::to_string(size) + "B " + to_string(dir) +
            " q" + std::to_string(queues) + (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload)) +
-           (two_process ? " 2proc" : "");
+           (two_process ? " 2proc" : "") + vec_suffix();
+}
+
+std::string Scenario::vec_suffix() const {
+    std::string v;
+    if (vectorized != "1") {
+        v.append(" vec=").append(vectorized);
+    }
+    return v;
 }
 
 std::string usage() {
@@ -48,6 +56,9 @@ std::string usage() {
            "  --size=64[,...]           frame sizes (64..9000)\n"
            "  --dir=loopback[,txonly,rxonly]\n"
            "  --queues=1[,...]          queue pairs (1..8)\n"
+           "  --vectorized=1[,0,avx2,avx512]\n"
+           "                            net_vpmd's bursts: 1 the widest SIMD the CPU and EAL allow,\n"
+           "                            0 scalar, or that one (avx512 adds --force-max-simd-bitwidth=512)\n"
            "  --offload=none[,csum,tso] TCP/IPv4 frames with the TCP checksum (csum) or segmentation\n"
            "                            into 1448-byte segments (tso) left to the device; loopback and\n"
            "                            txonly (e.g. --size=1518,9000 --offload=csum,tso --compare)\n"
@@ -229,6 +240,13 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
                 })) {
                 return bad("inproc, process");
             }
+        } else if (key == "--vectorized") {
+            if (!parse_list(val, o.vectorized, [](std::string_view s, std::string &v) {
+                    v = std::string(s);
+                    return s == "1" || s == "0" || s == "avx2" || s == "avx512";
+                })) {
+                return bad("1 (auto), 0, avx2, avx512");
+            }
         } else if (key == "--queues") {
             if (!parse_list(val, o.queues, [](std::string_view s, uint16_t &v) {
                     return parse_num<uint16_t>(s, 1, 8, v);
@@ -367,6 +385,7 @@ std::vector<Scenario> expand(const Options &o) {
             b.in_order = true; // net_vpmd's; net_virtio_user's are its own (bring_up)
             b.mrg = false;
             b.best = true;
+            b.vectorized = Scenario{}.vectorized; // net_vpmd auto (a literal here trips GCC 12 -Wrestrict)
             if (std::none_of(best.begin(), best.end(), [&](const Scenario &x) { return x.name() == b.name(); })) {
                 best.push_back(b);
             }
@@ -384,7 +403,11 @@ std::vector<Scenario> expand(const Options &o) {
                             for (uint16_t q : o.queues) {
                                 for (Offload f : o.offloads) {
                                     for (bool two : o.two_process) {
-                                        add(Scenario{l, io, m, b, s, d, q, f, two});
+                                        for (const std::string &v : o.vectorized) {
+                                            Scenario sc{l, io, m, b, s, d, q, f, two};
+                                            sc.vectorized = v;
+                                            add(sc);
+                                        }
                                     }
                                 }
                             }

@@ -33,8 +33,11 @@ struct Scenario {
     // SIMD split rx needs it off), under --force-max-simd-bitwidth=512. in_order/mrg are
     // net_vpmd's.
     bool best = false;
+    // net_vpmd's vectorized= devarg (1: the widest SIMD the CPU and EAL allow).
+    std::string vectorized = "1";
 
-    std::string name() const; // e.g. "split io1 mrg1 b32 64B loopback q1" ("split best ..."), + " tcp-csum", " 2proc"
+    std::string name() const;
+    std::string vec_suffix() const; // " vec=avx2" unless vectorized is the default // e.g. "split io1 mrg1 b32 64B loopback q1" ("split best ..."), + " tcp-csum", " 2proc"
 };
 
 inline constexpr double max_soak_seconds = 7 * 24 * 3600;
@@ -47,6 +50,7 @@ struct Options {
     std::vector<uint32_t> sizes{64};
     std::vector<Direction> dirs{Direction::loopback};
     std::vector<uint16_t> queues{1};
+    std::vector<std::string> vectorized{"1"};
     std::vector<Offload> offloads{Offload::none};
     std::vector<bool> two_process{false}; // --device=inproc[,process]
     uint32_t repeats = 5; // the machine is bimodal: 5 runs give the median a majority

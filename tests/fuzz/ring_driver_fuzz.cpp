@@ -5,7 +5,7 @@
 // cookies it posted and still had in flight, never one twice, keep its own count of
 // buffers in flight exact, never hand back a buffer the device could not see yet (added,
 // not published), never loop past its bounds, and give every posted cookie back through
-// collect or detach_unused.
+// collect or detach_unused. Each instruction set's add/collect paths (simd.hpp) run too.
 #include <set>
 
 #include "fuzz_input.hpp"
@@ -153,15 +153,28 @@ void run(Input &in) {
     FUZZ_REQUIRE(in_flight.empty());
 }
 
+template <Simd S>
+void run_layout(Input &in, uint8_t pick) {
+    switch (pick % 4) {
+    case 0: run<SplitTag<S>, false>(in); break;
+    case 1: run<SplitTag<S>, true>(in); break;
+    case 2: run<PackedTag<S>, false>(in); break;
+    case 3: run<PackedTag<S>, true>(in); break;
+    }
+}
+
 } // namespace
 
+// The first byte picks the layout, IN_ORDER and the instruction set of add/collect (one
+// this CPU lacks runs scalar).
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Input in(data, size);
-    switch (in.byte() % 4) {
-    case 0: run<SplitLayoutTag, false>(in); break;
-    case 1: run<SplitLayoutTag, true>(in); break;
-    case 2: run<PackedLayoutTag, false>(in); break;
-    case 3: run<PackedLayoutTag, true>(in); break;
+    const uint8_t pick = in.byte();
+    const Simd s = all_simd[(pick >> 2) % 3];
+    switch (cpu_runs(s) ? s : Simd::scalar) {
+    case Simd::scalar: run_layout<Simd::scalar>(in, pick); break;
+    case Simd::avx2: run_layout<Simd::avx2>(in, pick); break;
+    case Simd::avx512: run_layout<Simd::avx512>(in, pick); break;
     }
     return 0;
 }

@@ -99,3 +99,22 @@ TEST(Devargs, PciDevicesNeedNoPathAndRefuseVhostUserKeys) {
     EXPECT_FALSE(vu.ok);
     EXPECT_NE(vu.error.find("for PCI devices"), std::string::npos) << vu.error;
 }
+
+TEST(Devargs, VectorizedNamesAnInstructionSetOrLeavesItToTheMachine) {
+    using V = Devargs::Vectorized;
+    EXPECT_EQ(Devargs{}.vectorized, V::automatic);
+    const std::pair<const char *, V> ok[] = {
+        {"1", V::automatic}, {"auto", V::automatic}, {"0", V::scalar}, {"avx2", V::avx2}, {"avx512", V::avx512}};
+    for (const auto &[val, want] : ok) {
+        Devargs d;
+        ASSERT_TRUE(parse_devargs(std::string("path=/s,vectorized=") + val, d).ok) << val;
+        EXPECT_EQ(d.vectorized, want) << val;
+    }
+    Devargs d;
+    for (const char *bad : {"2", "sse", "AVX2", ""}) {
+        const auto r = parse_devargs(std::string("path=/s,vectorized=") + bad, d);
+        EXPECT_FALSE(r.ok) << bad;
+        EXPECT_NE(r.error.find("'vectorized'"), std::string::npos) << r.error;
+        EXPECT_NE(r.error.find("avx512"), std::string::npos) << "names what is allowed: " << r.error;
+    }
+}

@@ -152,6 +152,7 @@ TEST(PerfOptions, EveryBadValueNamesTheOption) {
         {"--slice=3601", "--slice"},       {"--slice=", "--slice"},           {"--slice=1s", "--slice"},
         {"--packets=0", "--packets"},      {"--ring-size=63", "--ring-size"},
         {"--ring-size=4097", "--ring-size"}, {"--corrupt-every=0", "--corrupt-every"}, {"--csv=", "--csv"},
+        {"--vectorized=sse", "--vectorized"},
         {"--json=", "--json"},             {"--svg=", "--svg"},               {"--nonsense", "--nonsense"},
         {"positional", "positional"},
     };
@@ -252,4 +253,18 @@ TEST(PerfOptions, OffloadScenariosAndWhereTheyApply) {
     Options u;
     EXPECT_FALSE(parse({"--offload=lro"}, u, e));
     EXPECT_NE(e.find("--offload"), std::string::npos) << e;
+}
+
+TEST(PerfOptions, VectorizedIsNetVpmdsAndNamesItsRows) {
+    Options o;
+    std::string err;
+    ASSERT_TRUE(parse({"--layout=split", "--vectorized=0,avx512"}, o, err)) << err;
+    const auto sc = expand(o);
+    ASSERT_EQ(sc.size(), 2u);
+    EXPECT_EQ(sc[0].vectorized, "0");
+    EXPECT_EQ(sc[0].name(), "split io1 mrg1 b32 64B loopback q1 vec=0");
+    EXPECT_EQ(sc[1].name(), "split io1 mrg1 b32 64B loopback q1 vec=avx512");
+    Options d;
+    ASSERT_TRUE(parse({"--layout=split"}, d, err)) << err;
+    EXPECT_EQ(expand(d)[0].name(), "split io1 mrg1 b32 64B loopback q1") << "the default (auto) adds nothing";
 }
