@@ -162,7 +162,7 @@ public:
             staged_flags_ = flags;
         }
         while (i < n) {
-            if constexpr (SimdGroup<S>::enabled) {
+            if constexpr (SimdGroup<S>::group_stores) {
                 if ((slot & (simd_group - 1)) == 0 && n - i >= simd_group && slot + simd_group <= size) {
                     uint64_t w[2 * simd_group];
                     for (uint16_t k = 0; k < simd_group; ++k) {
@@ -498,7 +498,8 @@ private:
     // Groups are taken when four whole used descriptors sit in one line at the cursor
     // (and four buffers are in flight, and four are wanted).
     template <Simd S>
-    static constexpr bool groups = SimdGroup<S>::enabled && sizeof(detail::BufferState<Cookie>) == 16;
+    static constexpr bool groups = sizeof(detail::BufferState<Cookie>) == 16 &&
+                                   (InOrder ? SimdGroup<S>::packed_in_order_groups : SimdGroup<S>::packed_any_groups);
     static bool group_at(const Cursor &c, uint16_t done, uint16_t max) {
         return (c.last & (simd_group - 1)) == 0 && max - done >= simd_group && c.left >= simd_group &&
                c.last + simd_group <= c.size;

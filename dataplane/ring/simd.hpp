@@ -52,6 +52,7 @@ inline constexpr uint16_t simd_group = 4;
 // inlined into the bursts compiled for that ISA. `st` points at the four consecutive
 // 16-byte buffer states (writable at byte 0, ndesc at byte 4: see BufferState) of the ids
 // a group names. All return false, having changed nothing, for a group they do not take.
+// An ISA defines the kernels of the paths its flags below turn on.
 //
 //   packed_in_order(d, st, used_bits, first, lens): IN_ORDER packed, slots d[0..3] all
 //     used under the wrap counter's flag bits, ids first..first+3, each a one-descriptor
@@ -67,6 +68,12 @@ inline constexpr uint16_t simd_group = 4;
 template <Simd S>
 struct SimdGroup {
     static constexpr bool enabled = false;
+    // Which paths take groups (each ISA says where its kernels pay).
+    static constexpr bool packed_in_order_groups = false;
+    static constexpr bool split_in_order_groups = false;
+    static constexpr bool packed_any_groups = false;
+    static constexpr bool split_any_groups = false;
+    static constexpr bool group_stores = false;
 };
 
 } // namespace vpmd::ring

@@ -145,7 +145,7 @@ public:
                 const uint16_t pos = avail_idx_.raw();
         uint16_t head = free_head_;
         for (uint16_t i = 0; i < n; ++i) {
-            if constexpr (InOrder && SimdGroup<S>::enabled) {
+            if constexpr (InOrder && SimdGroup<S>::group_stores) {
                 if ((head & (simd_group - 1)) == 0 && n - i >= simd_group && uint32_t(head) + simd_group <= uint32_t(mask) + 1) {
                     uint64_t w[2 * simd_group];
                     for (uint16_t k = 0; k < simd_group; ++k, ++i, ++head) {
@@ -330,7 +330,8 @@ private:
     }
 
     template <Simd S>
-    static constexpr bool groups = SimdGroup<S>::enabled && sizeof(detail::BufferState<Cookie>) == 16;
+    static constexpr bool groups = sizeof(detail::BufferState<Cookie>) == 16 &&
+                                   (InOrder ? SimdGroup<S>::split_in_order_groups : SimdGroup<S>::split_any_groups);
     // Four used entries from `done` on, none past the end of the ring.
     bool group_at(uint16_t done, uint16_t n) const {
         return n - done >= simd_group && uint32_t((last_used_ + done).raw() & mask_) + simd_group <= size_;

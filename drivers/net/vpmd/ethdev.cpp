@@ -160,6 +160,25 @@ void note_ring_addresses(Q *q) {
 
 ring::PrivateMem private_mem_of(const QueueBase *q, size_t len) { return ring::PrivateMem{q->priv_mem, len}; }
 
+// RxQueue::rearm for mbufs of `mp` received on `port`, or 0 where the pool's mbufs need
+// rte_pktmbuf_reset.
+uint64_t rearm_word(rte_mempool *mp, uint16_t port) {
+    if (rte_pktmbuf_priv_flags(mp) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF) {
+        return 0;
+    }
+    static_assert(offsetof(rte_mbuf, refcnt) == offsetof(rte_mbuf, data_off) + 2 &&
+                  offsetof(rte_mbuf, nb_segs) == offsetof(rte_mbuf, data_off) + 4 &&
+                  offsetof(rte_mbuf, port) == offsetof(rte_mbuf, data_off) + 6);
+    rte_mbuf t{};
+    t.data_off = RTE_PKTMBUF_HEADROOM;
+    t.refcnt = 1;
+    t.nb_segs = 1;
+    t.port = port;
+    uint64_t w;
+    std::memcpy(&w, &t.data_off, sizeof(w));
+    return w;
+}
+
 int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned socket, const rte_eth_rxconf *conf,
                    rte_mempool *mp) {
     Adapter &ad = *adapter_of(dev);
@@ -198,6 +217,7 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
         note_ring_addresses(q);
         q->ring.disable_interrupts(); // poll mode: no used-buffer notifications wanted
         q->mp = mp;
+        q->rearm = rearm_word(mp, dev->data->port_id);
         q->filter = &ad.filter;
         q->deferred = conf != nullptr && conf->rx_deferred_start;
         // At most half the ring, or a small ring would never refill.

@@ -112,6 +112,12 @@ template <ring::DriverQueue Ring>
 struct RxQueue : QueueBase {
     Ring ring;
     rte_mempool *mp = nullptr;
+    // data_off, refcnt, nb_segs and port of a received mbuf, as one 8-byte word (the
+    // mbuf's rearm_data): refills take mbufs straight from the pool, with no
+    // rte_pktmbuf_reset, and a completion sets what reset would have, in a few stores
+    // (DPDK's vector rx paths do the same). 0: the pool's mbufs need the reset (pinned
+    // external buffers keep a flag in ol_flags), and refills use rte_pktmbuf_alloc_bulk.
+    uint64_t rearm = 0;
     const HotFilter *filter = nullptr;
     uint32_t refill_at = refill_batch_in_order; // free descriptors that trigger a refill
     // Mergeable rx: a packet still waiting for num_buffers more buffers.

@@ -137,6 +137,59 @@ INSTANTIATE_TEST_SUITE_P(
                               vpmd::ring::Simd::avx2}),
     [](const auto &info) { return std::string(info.param.name); });
 
+// Refills take mbufs straight from the pool (no rte_pktmbuf_reset): what an application
+// left in an mbuf before freeing it must not reach the next receiver.
+TEST(Vpmd, ReceivedMbufsCarryNothingFromTheirLastUse) {
+    VPMD_REQUIRE_EAL();
+    std::vector<rte_mbuf *> all;
+    for (rte_mbuf *m; (m = rte_pktmbuf_alloc(pool())) != nullptr;) {
+        all.push_back(m);
+    }
+    for (rte_mbuf *m : all) {
+        m->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_L4_CKSUM_BAD;
+        m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L4_TCP;
+        m->vlan_tci = 0x123;
+        m->data_off = 0;
+        m->port = 77;
+        m->data_len = 7;
+        m->pkt_len = 7;
+    }
+    rte_pktmbuf_free_bulk(all.data(), unsigned(all.size()));
+    const unsigned before = available();
+    {
+        VhostPair p("dirty", "mrg_rxbuf=0", 1);
+        ASSERT_TRUE(p.up(pool()));
+        const auto frames = frames_of({64, 128, 1500, 64, 60, 1000, 64, 64}, 5);
+        for (const Frame &f : frames) {
+            rte_mbuf *m = to_mbuf(pool(), f);
+            ASSERT_NE(m, nullptr);
+            ASSERT_EQ(rte_eth_tx_burst(p.vhost, 0, &m, 1), 1);
+        }
+        std::vector<rte_mbuf *> got;
+        ASSERT_TRUE(wait_for([&] {
+            rte_mbuf *out[32];
+            const uint16_t n = rte_eth_rx_burst(p.vpmd, 0, out, 32);
+            got.insert(got.end(), out, out + n);
+            return got.size() >= frames.size();
+        }));
+        ASSERT_EQ(got.size(), frames.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+            const rte_mbuf *m = got[i];
+            EXPECT_EQ(from_mbuf(m), frames[i]) << i;
+            EXPECT_EQ(m->data_off, RTE_PKTMBUF_HEADROOM) << i;
+            EXPECT_EQ(m->port, p.vpmd) << i;
+            EXPECT_EQ(m->ol_flags, 0u) << i;
+            EXPECT_EQ(m->packet_type, 0u) << i;
+            EXPECT_EQ(m->vlan_tci, 0u) << i;
+            EXPECT_EQ(m->nb_segs, 1u) << i;
+            EXPECT_EQ(m->next, nullptr) << i;
+            EXPECT_EQ(rte_mbuf_refcnt_read(m), 1u) << i;
+        }
+        rte_pktmbuf_free_bulk(got.data(), unsigned(got.size()));
+    }
+    EXPECT_EQ(available(), before);
+}
+
 TEST(Vpmd, FourQueuePairsThroughTheControlQueue) {
     VPMD_REQUIRE_EAL();
     VhostPair p("mq", "", 4);
