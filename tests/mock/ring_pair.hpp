@@ -56,7 +56,6 @@ struct PackedTag {
 using SplitLayoutTag = SplitTag<>;
 using PackedLayoutTag = PackedTag<>;
 
-
 inline constexpr uint64_t arena_device_base = 0x7f0000100000ULL; // not equal to any VA
 inline constexpr uint32_t buffer_bytes = 2048;
 

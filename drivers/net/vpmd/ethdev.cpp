@@ -280,7 +280,7 @@ int tx_queue_setup(rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned so
     return 0;
 }
 
-// rte_eth_rx/tx_queue_info_get (ethdev adds the queue's state).
+// rte_eth_rx/tx_burst_mode_get: the burst functions the port runs (rxtx.cpp).
 int burst_mode_get(rte_eth_dev *dev, rte_eth_burst_mode *mode, bool rx) {
     const std::string m = burst_mode(*adapter_of(dev), rx);
     mode->flags = 0;
@@ -290,6 +290,7 @@ int burst_mode_get(rte_eth_dev *dev, rte_eth_burst_mode *mode, bool rx) {
 int rx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) { return burst_mode_get(dev, mode, true); }
 int tx_burst_mode_get(rte_eth_dev *dev, uint16_t, rte_eth_burst_mode *mode) { return burst_mode_get(dev, mode, false); }
 
+// rte_eth_rx/tx_queue_info_get (ethdev adds the queue's state).
 void rxq_info_get(rte_eth_dev *dev, uint16_t qid, rte_eth_rxq_info *qi) {
     Adapter &ad = *adapter_of(dev);
     with_rxq(ad, dev->data->rx_queues[qid], [&](auto *q) {
@@ -1168,7 +1169,8 @@ int create_port(PortRequest req, const EthdevAllocator &alloc) {
         "features 0x%lx, device %s",
         name.c_str(), std::string(raw->port->transport().kind()).c_str(), raw->port->transport().where().c_str(),
         raw->packed() ? "packed" : "split", raw->in_order() ? ", in-order" : "", raw->port->mrg() ? ", mrg_rxbuf" : "",
-        std::string(ring::simd_name(raw->simd)).c_str(), raw->args.queues, std::string(raw->dma(transport::QueueRole::rx).name()).c_str(),
+        std::string(ring::simd_name(raw->simd)).c_str(), raw->args.queues,
+        std::string(raw->dma(transport::QueueRole::rx).name()).c_str(),
         std::string(dma::to_string(raw->dma(transport::QueueRole::rx).addr_mode())).c_str(),
         (unsigned long)raw->port->features(), raw->port->attached() ? "attached" : "awaited");
     return dev->data->port_id;
