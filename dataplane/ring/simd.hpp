@@ -67,7 +67,6 @@ inline constexpr uint16_t simd_group = 4;
 
 template <Simd S>
 struct SimdGroup {
-    static constexpr bool enabled = false;
     // Which paths take groups (each ISA says where its kernels pay).
     static constexpr bool packed_in_order_groups = false;
     static constexpr bool split_in_order_groups = false;

@@ -13,7 +13,6 @@ namespace vpmd::ring {
 
 template <>
 struct SimdGroup<Simd::avx2> {
-    static constexpr bool enabled = true;
     // Where the groups pay on AVX2, by scripts/callgrind-pmd.sh instructions per forwarded
     // packet against scalar (64 B loopback, 2026-12-07): IN_ORDER packed rx 245.9 vs 255.3,
     // any-order split 273.6 vs 277.4. Not IN_ORDER split (247.4 vs 242.9) nor any-order

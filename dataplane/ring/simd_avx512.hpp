@@ -13,7 +13,6 @@ namespace vpmd::ring {
 
 template <>
 struct SimdGroup<Simd::avx512> {
-    static constexpr bool enabled = true;
     // Every group path (valgrind cannot run AVX-512, so no instruction counts here: one
     // load and one masked compare per check cost less than AVX2's two halves). The
     // stores write each cache line of descriptors whole; vpmd-perf measured them neutral.
