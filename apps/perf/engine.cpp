@@ -20,6 +20,42 @@ const char *to_string(Driver d) { return d == Driver::vpmd ? "net_vpmd" : "net_v
 
 using namespace detail;
 
+namespace {
+
+// One slice of every lane of a pair at once: lane 0 on this (the main) lcore, the others
+// launched on their driver lcores; returns when all have ended. False when a lane's
+// lcore cannot be launched (it is busy: a bug of ours, not the machine's).
+struct LaneSlice {
+    DriverLoop *loop = nullptr;
+    uint64_t end = 0, until = 0;
+    bool measuring = false;
+    static int run(void *arg) {
+        auto *a = static_cast<LaneSlice *>(arg);
+        a->loop->run_slice(a->end, a->measuring, a->until);
+        return 0;
+    }
+};
+
+bool run_lanes(const EngineContext &ctx, Pair &p, uint64_t end, bool measuring, uint64_t until) {
+    std::vector<LaneSlice> args(p.lanes.size());
+    const uint64_t per_lane = until == 0 ? 0 : (until + p.lanes.size() - 1) / p.lanes.size();
+    bool ok = true;
+    size_t launched = 1;
+    for (size_t i = 0; i < p.lanes.size(); ++i) {
+        args[i] = LaneSlice{&p.lanes[i].loop, end, per_lane, measuring};
+    }
+    for (; launched < p.lanes.size() && ok; ++launched) {
+        ok = rte_eal_remote_launch(LaneSlice::run, &args[launched], ctx.lanes[launched].driver) == 0;
+    }
+    LaneSlice::run(&args[0]);
+    for (size_t i = 1; i < launched - (ok ? 0 : 1); ++i) {
+        rte_eal_wait_lcore(ctx.lanes[i].driver);
+    }
+    return ok;
+}
+
+} // namespace
+
 std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const std::vector<Driver> &drivers,
                                     const Timing &t) {
     std::vector<Pair> pairs(drivers.size());
@@ -54,19 +90,33 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
     for (size_t i = 0; i < pairs.size() && up; ++i) {
         Pair &p = pairs[i];
         up = bring_up(ctx, s, p, s.two_process) && prepare_loops(ctx, s, tmpl, p);
-        p.loop.verify_rx = !(s.two_process && s.dir == Direction::rxonly);
-        if (ctx.window != 0) {
-            p.loop.window = ctx.window;
-        } else if (s.two_process) {
-            p.loop.window = std::min<uint32_t>(window_per_queue, ctx.ring_size / 2);
+        for (LaneLoops &lane : p.lanes) {
+            lane.loop.verify_rx = !(s.two_process && s.dir == Direction::rxonly);
+            if (ctx.window != 0) {
+                lane.loop.window = ctx.window;
+            } else if (s.two_process) {
+                lane.loop.window = std::min<uint32_t>(window_per_queue, ctx.ring_size / 2);
+            }
         }
     }
-    // The device side runs on the runtime the forwarding app uses: one worker, one poller.
-    DeviceSwitch sw;
+    // The device side runs on the runtime the forwarding app uses: one worker per lane,
+    // one poller each.
+    const uint16_t lanes = s.lanes();
+    std::vector<DeviceSwitch> sw(lanes);
     runtime::EalLauncher launcher;
     runtime::Runtime rt(launcher);
+    if (up && lanes > ctx.lanes.size()) {
+        for (Pair &p : pairs) {
+            p.error = "needs " + std::to_string(2 * lanes) + " lcores (a driver and a device lcore per lane)";
+        }
+        up = false;
+    }
     if (up && !ctx.single_thread && !s.two_process) {
-        auto st = rt.add_worker(ctx.device_lcore, {runtime::make_poller(sw, "vhost device")});
+        runtime::Status st;
+        for (uint16_t i = 0; i < lanes && st; ++i) {
+            st = rt.add_worker(ctx.lanes[i].device,
+                               {runtime::make_poller(sw[i], "vhost device")});
+        }
         if (st) {
             st = rt.start();
         }
@@ -77,11 +127,19 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
             up = false;
         }
     }
+    auto serve = [&](Pair &p) {
+        for (uint16_t i = 0; i < lanes; ++i) {
+            sw[i].active.store(&p.lanes[i].dev, std::memory_order_release);
+        }
+    };
     if (up) {
         const uint64_t hz = rte_get_tsc_hz();
         auto slice = [&](Pair &p, double secs, bool measuring, uint64_t until = 0) {
-            sw.active.store(&p.dev, std::memory_order_release);
-            p.loop.run_slice(rte_rdtsc() + uint64_t(secs * double(hz)), measuring, until);
+            serve(p);
+            if (!run_lanes(ctx, p, rte_rdtsc() + uint64_t(secs * double(hz)), measuring, until) &&
+                p.error.empty()) {
+                p.error = "a driver lane's lcore could not be launched";
+            }
         };
         if (t.packets != 0) {
             // A fixed packet count (callgrind) counts every packet: no warm-up, one pass each.
@@ -102,15 +160,19 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
             }
         }
         for (Pair &p : pairs) {
-            sw.active.store(&p.dev, std::memory_order_release);
-            p.loop.drain();
+            serve(p);
+            for (LaneLoops &lane : p.lanes) {
+                lane.loop.drain(); // from the main lcore: the lane's own has finished its turn
+            }
         }
     }
     if (up && !ctx.single_thread && !s.two_process) {
         rt.stop(); // returns once the worker loop has ended
     }
     for (Pair &p : pairs) {
-        p.dev.release();
+        for (LaneLoops &lane : p.lanes) {
+            lane.dev.release();
+        }
         if (up && s.dir == Direction::rxonly) {
             // Whatever the device had already queued still arrives: drain it unchecked.
             rte_mbuf *pkts[64];

@@ -27,8 +27,14 @@ struct RunResult : Sample {
 struct EngineContext {
     rte_mempool *driver_pool = nullptr;
     rte_mempool *device_pool = nullptr;
-    unsigned driver_lcore = 0; // may be the main lcore
-    unsigned device_lcore = 0;
+    // Where a scenario's lanes run (Scenario::lanes()): lane 0's driver is the main lcore;
+    // lane i polls its share of the queue pairs on lanes[i].driver, served by the device
+    // loop on lanes[i].device. main() makes as many as the largest --spread scenario needs.
+    struct Lane {
+        unsigned driver = 0;
+        unsigned device = 0;
+    };
+    std::vector<Lane> lanes{Lane{}};
     uint64_t corrupt_every = 0;
     uint32_t ring_size = 256;
     uint32_t window = 0; // loopback packets in flight per queue; 0: the device mode's default
@@ -36,7 +42,7 @@ struct EngineContext {
     // Driver and device steps alternate on one lcore: slower, but deterministic, so
     // `valgrind --tool=callgrind` counts instructions per packet of each driver.
     bool single_thread = false;
-    // Two-process scenarios: the device process's CPU (the device lcore's) and memory mode.
+    // Two-process scenarios: the device process's CPU (lane 0's device lcore's) and memory mode.
     unsigned device_cpu = 1;
     bool huge = true;
 };

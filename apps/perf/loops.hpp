@@ -5,6 +5,7 @@
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
@@ -205,6 +206,7 @@ struct Verify {
 
 struct DeviceLoop {
     uint16_t port = 0;
+    uint16_t first = 0; // serves queue pairs [first, first + queues) (its lane's share)
     uint16_t queues = 1;
     Direction dir = Direction::loopback;
     uint32_t size = 64;
@@ -265,7 +267,7 @@ struct DeviceLoop {
 
     // Builds every queue's source frames (rxonly); false when the pool is short.
     bool prepare_source() {
-        for (uint16_t q = 0; q < queues; ++q) {
+        for (uint16_t q = first; q < first + queues; ++q) {
             if (make_burst(mp, *tmpl, size, 0, source[q].frames, dev_burst) != dev_burst) {
                 return false;
             }
@@ -310,7 +312,7 @@ struct DeviceLoop {
         uint32_t work = 0;
         rte_mbuf *pkts[dev_burst];
         PerfHdr h;
-        for (uint16_t q = 0; q < queues; ++q) {
+        for (uint16_t q = first; q < first + queues; ++q) {
             Pending &p = pending[q];
             switch (dir) {
             case Direction::loopback: {
@@ -345,7 +347,7 @@ struct DeviceLoop {
     }
 
     void release() {
-        for (uint16_t q = 0; q < queues; ++q) {
+        for (uint16_t q = first; q < first + queues; ++q) {
             rte_pktmbuf_free_bulk(pending[q].pkts + pending[q].start, pending[q].count);
             pending[q].count = 0;
             for (rte_mbuf *&m : source[q].frames) {
@@ -362,6 +364,7 @@ struct DeviceLoop {
 
 struct DriverLoop {
     uint16_t port = 0;
+    uint16_t first = 0; // polls queue pairs [first, first + queues) (its lane's share)
     uint16_t queues = 1;
     Direction dir = Direction::loopback;
     uint16_t burst = 32;
@@ -381,6 +384,7 @@ struct DriverLoop {
     uint64_t tx_seq[max_queues] = {};
     SeqCheck rx_seq[max_queues];
     uint64_t slice_start = 0; // latency: only packets sent in this slice (not parked over another's)
+    unsigned lcore = 0;       // where the last slice ran
 
     uint16_t send(uint16_t q, bool limit) {
         uint16_t k = burst;
@@ -421,12 +425,13 @@ struct DriverLoop {
     // Polls until TSC `end`, or until `until_packets` are counted when that is not 0.
     // Packets, busy cycles and elapsed time count only when `measuring`.
     void run_slice(uint64_t end, bool measuring, uint64_t until_packets = 0) {
+        lcore = rte_lcore_id();
         slice_start = rte_rdtsc();
         for (;;) {
             const uint64_t s = rte_rdtsc();
             uint32_t work = 0;
             uint64_t counted = 0;
-            for (uint16_t q = 0; q < queues; ++q) {
+            for (uint16_t q = first; q < first + queues; ++q) {
                 if (dir != Direction::rxonly) {
                     const uint16_t sent = send(q, dir == Direction::loopback);
                     work += sent;
@@ -463,7 +468,7 @@ struct DriverLoop {
         const uint64_t drain_end = rte_rdtsc() + rte_get_tsc_hz();
         auto outstanding = [&] {
             uint64_t n = 0;
-            for (uint16_t q = 0; q < queues; ++q) {
+            for (uint16_t q = first; q < first + queues; ++q) {
                 n += inflight[q];
             }
             return n;
@@ -472,7 +477,7 @@ struct DriverLoop {
             if (inline_device != nullptr) {
                 (void)inline_device->poll();
             }
-            for (uint16_t q = 0; q < queues; ++q) {
+            for (uint16_t q = first; q < first + queues; ++q) {
                 receive(q, false);
                 rte_eth_tx_burst(port, q, nullptr, 0);
             }
@@ -568,13 +573,20 @@ inline double percentile(std::vector<uint64_t> &v, double p, uint64_t hz) {
 }
 
 
-// One driver under test and the net_vhost port that is its device.
+// A lane: the driver loop of some of a port's queue pairs and the device loop serving
+// them, each on its own lcore (EngineContext::lanes).
+struct LaneLoops {
+    DeviceLoop dev;
+    DriverLoop loop;
+};
+
+// One driver under test and the net_vhost port that is its device: one lane, or with
+// --spread one per queue pair.
 struct Pair {
     Driver driver = Driver::vpmd;
     std::string sock, vhost, drv;
     uint16_t vport = 0, dport = 0;
-    DeviceLoop dev;
-    DriverLoop loop;
+    std::vector<LaneLoops> lanes = std::vector<LaneLoops>(1); // fixed once prepare_loops ran
     std::string error;
 
     void remove() {
@@ -684,53 +696,73 @@ inline int vhost_vid_of(const std::string &sock) {
 
 // Points the pair's device and driver loops at its ports; false with p.error when the
 // rxonly source cannot be set up.
+// Lane i takes queue pairs [i * queues / lanes, (i + 1) * queues / lanes).
 inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Template &tmpl, Pair &p) {
-    p.dev.port = p.vport;
-    p.dev.queues = s.queues;
-    p.dev.dir = s.dir;
-    p.dev.size = s.size;
-    p.dev.mp = ctx.device_pool;
-    p.dev.tmpl = &tmpl;
-    p.dev.verify.fmt = tmpl.fmt;
-    p.dev.verify.expect_ol = tmpl.expect_rx;
-    p.dev.corrupt_every = ctx.corrupt_every;
-    if (s.dir == Direction::rxonly && !s.two_process) {
-        p.dev.vid = vhost_vid_of(p.sock);
-        if (p.dev.vid < 0 || !p.dev.prepare_source()) {
-            p.error = p.dev.vid < 0 ? "device: no vhost device on " + p.sock : "device: mempool too small";
-            return false;
+    const uint16_t lanes = s.lanes();
+    p.lanes.resize(lanes);
+    const int vid = s.dir == Direction::rxonly && !s.two_process ? vhost_vid_of(p.sock) : -1;
+    for (uint16_t i = 0; i < lanes; ++i) {
+        const auto first = uint16_t(i * s.queues / lanes);
+        const auto count = uint16_t((i + 1) * s.queues / lanes - first);
+        DeviceLoop &d = p.lanes[i].dev;
+        d.port = p.vport;
+        d.first = first;
+        d.queues = count;
+        d.dir = s.dir;
+        d.size = s.size;
+        d.mp = ctx.device_pool;
+        d.tmpl = &tmpl;
+        d.verify.fmt = tmpl.fmt;
+        d.verify.expect_ol = tmpl.expect_rx;
+        d.corrupt_every = ctx.corrupt_every;
+        if (s.dir == Direction::rxonly && !s.two_process) {
+            d.vid = vid;
+            if (vid < 0 || !d.prepare_source()) {
+                p.error = vid < 0 ? "device: no vhost device on " + p.sock : "device: mempool too small";
+                return false;
+            }
         }
+        DriverLoop &l = p.lanes[i].loop;
+        l.port = p.dport;
+        l.first = first;
+        l.queues = count;
+        l.dir = s.dir;
+        l.burst = s.burst;
+        l.size = s.size;
+        l.mp = ctx.driver_pool;
+        l.tmpl = &tmpl;
+        l.verify.fmt = tmpl.fmt;
+        l.inline_device = ctx.single_thread ? &d : nullptr;
+        l.latency_tsc.reserve(max_latency_samples);
     }
-    DriverLoop &l = p.loop;
-    l.port = p.dport;
-    l.queues = s.queues;
-    l.dir = s.dir;
-    l.burst = s.burst;
-    l.size = s.size;
-    l.mp = ctx.driver_pool;
-    l.tmpl = &tmpl;
-    l.verify.fmt = tmpl.fmt;
-    l.inline_device = ctx.single_thread ? &p.dev : nullptr;
-    l.latency_tsc.reserve(max_latency_samples);
     return true;
 }
 
-// Last use of the pair's samples: the percentiles reorder them in place.
+// Last use of the pair's samples: the percentiles reorder them in place. Mpps is the sum
+// of the lanes' rates (each measured over its own turns, which the lanes take together).
 inline RunResult result_of(Pair &p, uint32_t size) {
     RunResult r;
-    DriverLoop &l = p.loop;
     const uint64_t hz = rte_get_tsc_hz();
-    r.packets = l.packets;
-    r.seconds = double(l.measured_tsc) / double(hz);
-    r.mpps = r.seconds > 0 ? double(r.packets) / r.seconds / 1e6 : 0;
+    uint64_t busy = 0;
+    std::vector<uint64_t> latency;
+    for (LaneLoops &lane : p.lanes) {
+        const DriverLoop &l = lane.loop;
+        const double secs = double(l.measured_tsc) / double(hz);
+        r.packets += l.packets;
+        r.seconds = std::max(r.seconds, secs);
+        r.mpps += secs > 0 ? double(l.packets) / secs / 1e6 : 0;
+        r.lanes.push_back({l.lcore, l.packets});
+        busy += l.busy_tsc;
+        latency.insert(latency.end(), l.latency_tsc.begin(), l.latency_tsc.end());
+        r.lost += l.verify.lost + lane.dev.verify.lost;
+        r.reordered += l.verify.reordered + lane.dev.verify.reordered;
+        r.corrupted += l.verify.corrupted + lane.dev.verify.corrupted;
+    }
     r.gbps = r.mpps * size * 8 / 1e3;
-    r.cycles_per_packet = r.packets ? double(l.busy_tsc) / double(r.packets) : 0;
-    r.p50_us = percentile(l.latency_tsc, 0.50, hz);
-    r.p99_us = percentile(l.latency_tsc, 0.99, hz);
-    r.p999_us = percentile(l.latency_tsc, 0.999, hz);
-    r.lost = l.verify.lost + p.dev.verify.lost;
-    r.reordered = l.verify.reordered + p.dev.verify.reordered;
-    r.corrupted = l.verify.corrupted + p.dev.verify.corrupted;
+    r.cycles_per_packet = r.packets ? double(busy) / double(r.packets) : 0;
+    r.p50_us = percentile(latency, 0.50, hz);
+    r.p99_us = percentile(latency, 0.99, hz);
+    r.p999_us = percentile(latency, 0.999, hz);
     if (!p.error.empty()) {
         r.error = p.error;
     } else if (r.packets == 0) {

@@ -9,7 +9,10 @@
 #include <rte_mbuf.h>
 #include <rte_version.h>
 
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstring>
@@ -63,12 +66,49 @@ bool write_file(const std::string &path, const std::string &text) {
     return true;
 }
 
+// The default --lcores: lane i's driver on lcore 2i, its device on lcore 2i + 1, placed
+// round the CPUs this process may run on (0@0,1@1 for one lane on CPUs 0 and 1); with
+// fewer CPUs than lcores several lcores share one, which spreads correctly but cannot
+// scale.
+std::string default_lcores(uint16_t lanes) {
+    std::vector<int> cpus;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        for (int c = 0; c < CPU_SETSIZE; ++c) {
+            if (CPU_ISSET(c, &set)) {
+                cpus.push_back(c);
+            }
+        }
+    }
+    if (cpus.size() < 2) {
+        cpus = {0, 1};
+    }
+    std::string l;
+    for (unsigned i = 0; i < 2u * lanes; ++i) {
+        l += (i ? "," : "") + std::to_string(i) + "@" + std::to_string(cpus[i % cpus.size()]);
+    }
+    return l;
+}
+
 std::string options_line(int argc, char **argv) {
     std::string s;
     for (int i = 0; i < argc; ++i) {
         s += (i ? " " : "") + std::string(argv[i]);
     }
     return s.empty() ? "(defaults)" : s;
+}
+
+std::string lanes_text(const EngineContext &ctx) {
+    if (ctx.lanes.size() == 1) {
+        return "driver lcore " + std::to_string(ctx.lanes[0].driver) + ", device lcore " +
+               std::to_string(ctx.lanes[0].device);
+    }
+    std::string t = "lanes (driver/device lcore):";
+    for (size_t i = 0; i < ctx.lanes.size(); ++i) {
+        t += (i ? ", " : " ") + std::to_string(ctx.lanes[i].driver) + "/" + std::to_string(ctx.lanes[i].device);
+    }
+    return t;
 }
 
 int finish(Report &rep, const Options &o) {
@@ -179,13 +219,17 @@ int main(int argc, char **argv) {
         return ring_only(o, opts);
     }
     const bool huge = hugepages_mounted();
+    uint16_t lanes = 1;
+    for (const Scenario &s : expand(o)) {
+        lanes = std::max(lanes, s.lanes());
+    }
     std::vector<std::string> eal{argv[0]};
     if (split >= 0) {
         for (int i = 1; i < split; ++i) {
             eal.emplace_back(argv[i]);
         }
     } else {
-        eal.insert(eal.end(), {"--lcores", "0@0,1@1", "--no-pci", "--file-prefix=vpmd-perf-" + std::to_string(getpid()),
+        eal.insert(eal.end(), {"--lcores", default_lcores(lanes), "--no-pci", "--file-prefix=vpmd-perf-" + std::to_string(getpid()),
                                "--log-level=lib.vhost.*:error", "--log-level=pmd.net.virtio.*:error",
                                "--log-level=pmd.net.vhost:error", "--log-level=pmd.net.vpmd.*:warning", "-m", "1024"});
         eal.emplace_back(huge ? "--single-file-segments" : "--no-huge");
@@ -208,19 +252,39 @@ int main(int argc, char **argv) {
         return 2;
     }
     EngineContext ctx;
-    ctx.driver_lcore = rte_lcore_id();
-    ctx.device_lcore = rte_get_next_lcore(ctx.driver_lcore, 1, 0);
+    // Lane 0's driver is the main lcore; then the workers in order: lane 0's device, lane
+    // 1's driver, its device, ...
+    std::vector<unsigned> lcores{rte_lcore_id()};
+    for (unsigned l = rte_get_next_lcore(-1, 1, 0); l < RTE_MAX_LCORE; l = rte_get_next_lcore(l, 1, 0)) {
+        lcores.push_back(l);
+    }
+    ctx.lanes.clear();
+    for (size_t i = 0; i + 1 < lcores.size() && ctx.lanes.size() < lanes; i += 2) {
+        ctx.lanes.push_back({lcores[i], lcores[i + 1]});
+    }
+    if (ctx.lanes.empty()) {
+        ctx.lanes.push_back({lcores[0], RTE_MAX_LCORE}); // --single-thread needs no device lcore
+    }
+    const unsigned device_lcore = ctx.lanes[0].device;
     ctx.corrupt_every = o.corrupt_every;
     ctx.single_thread = o.single_thread;
     ctx.ring_size = o.ring_size;
     ctx.window = o.window;
     ctx.huge = huge;
-    if (ctx.device_lcore < RTE_MAX_LCORE) {
-        const int cpu = rte_lcore_to_cpu_id(int(ctx.device_lcore));
-        ctx.device_cpu = cpu >= 0 ? unsigned(cpu) : ctx.device_lcore;
+    if (device_lcore < RTE_MAX_LCORE) {
+        const int cpu = rte_lcore_to_cpu_id(int(device_lcore));
+        ctx.device_cpu = cpu >= 0 ? unsigned(cpu) : device_lcore;
     }
-    if (ctx.device_lcore >= RTE_MAX_LCORE && !ctx.single_thread) {
+    if (device_lcore >= RTE_MAX_LCORE && !ctx.single_thread) {
         std::fprintf(stderr, "vpmd-perf: needs two lcores (driver and device), e.g. --lcores 0@0,1@1\n");
+        rte_eal_cleanup();
+        return 2;
+    }
+    if (ctx.lanes.size() < lanes) {
+        std::fprintf(stderr,
+                     "vpmd-perf: --spread with %u queue pairs needs %u lcores (a driver and a device lcore per "
+                     "queue pair); the EAL arguments give %zu, e.g. --lcores %s\n",
+                     unsigned(lanes), 2u * lanes, lcores.size(), default_lcores(lanes).c_str());
         rte_eal_cleanup();
         return 2;
     }
@@ -247,8 +311,7 @@ int main(int argc, char **argv) {
     rep.header = std::string("vpmd-perf: ") + rte_version() + "; CPU " + cpu_model() + "; memory: " +
                  (split >= 0 ? "as the EAL arguments say" : huge ? "hugepages (--single-file-segments)"
                                                                  : "--no-huge (no hugetlbfs mounted: slower)") +
-                 "; driver lcore " + std::to_string(ctx.driver_lcore) + ", device lcore " +
-                 std::to_string(ctx.device_lcore) + "; options: " + opts;
+                 "; " + lanes_text(ctx) + "; options: " + opts;
     std::printf("%s\n", rep.header.c_str());
     std::vector<Driver> drivers{Driver::vpmd};
     if (o.compare) {

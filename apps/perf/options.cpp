@@ -31,7 +31,7 @@ std::string Scenario::name() const {
     const std::string devargs = best ? " best" : " io" + std::to_string(in_order) + " mrg" + std::to_string(mrg);
     return layout + devargs + " b" + std::to_string(burst) + " " + std::to_string(size) + "B " + to_string(dir) +
            " q" + std::to_string(queues) + (offload == Offload::none ? "" : std::string(" tcp-") + to_string(offload)) +
-           (two_process ? " 2proc" : "") + vec_suffix();
+           (two_process ? " 2proc" : "") + (lanes() > 1 ? " spread" : "") + vec_suffix();
 }
 
 std::string Scenario::vec_suffix() const {
@@ -56,6 +56,10 @@ std::string usage() {
            "  --size=64[,...]           frame sizes (64..9000)\n"
            "  --dir=loopback[,txonly,rxonly]\n"
            "  --queues=1[,...]          queue pairs (1..8)\n"
+           "  --spread                  each queue pair on a driver lcore and a device lcore of its\n"
+           "                            own (2 x queues lcores: from the EAL --lcores, else made\n"
+           "                            here over this process's CPUs, several lcores per CPU when\n"
+           "                            there are fewer); without it one lcore per side polls them all\n"
            "  --vectorized=1[,0,avx2,avx512]\n"
            "                            net_vpmd's bursts: 1 the widest SIMD the CPU and EAL allow,\n"
            "                            0 scalar, or that one (avx512 adds --force-max-simd-bitwidth=512)\n"
@@ -149,7 +153,7 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             return false;
         };
         const bool is_flag = key == "--compare" || key == "--best" || key == "--full" || key == "--ring-only" ||
-                             key == "--single-thread";
+                             key == "--single-thread" || key == "--spread";
         if (is_flag && eq != std::string_view::npos) {
             return bad("none: a flag takes no value");
         }
@@ -163,6 +167,8 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
             o.ring_only = true;
         } else if (key == "--single-thread") {
             o.single_thread = true;
+        } else if (key == "--spread") {
+            o.spread = true;
         } else if (key == "--layout") {
             set_layout = true;
             if (!parse_list(val, o.layouts, [](std::string_view s, std::string &v) {
@@ -323,6 +329,15 @@ bool parse_options(int argc, char **argv, Options &o, std::string &error) {
                                     : "--corrupt-every");
         return false;
     }
+    if (o.spread && (process || o.single_thread || o.soak_seconds > 0 || o.ring_only)) {
+        error = std::string("--spread does not combine with ") +
+                (process            ? "--device=process (testpmd gives each forwarding core whole ports, so one "
+                                      "driver's queue pairs would share a device core)"
+                 : o.single_thread  ? "--single-thread"
+                 : o.soak_seconds > 0 ? "--soak"
+                                    : "--ring-only");
+        return false;
+    }
     if (o.best && (o.soak_seconds > 0 || o.ring_only)) {
         error = o.ring_only ? "--best does not combine with --ring-only" : "--best does not combine with --soak";
         return false;
@@ -406,6 +421,7 @@ std::vector<Scenario> expand(const Options &o) {
                                         for (const std::string &v : o.vectorized) {
                                             Scenario sc{l, io, m, b, s, d, q, f, two};
                                             sc.vectorized = v;
+                                            sc.spread = o.spread;
                                             add(sc);
                                         }
                                     }

@@ -35,9 +35,15 @@ struct Scenario {
     bool best = false;
     // net_vpmd's vectorized= devarg (1: the widest SIMD the CPU and EAL allow).
     std::string vectorized = "1";
+    // --spread: each queue pair has a driver lcore and a device lcore of its own (lanes());
+    // false: one driver lcore polls every queue pair, one device lcore serves them all.
+    bool spread = false;
 
+    uint16_t lanes() const { return spread ? queues : uint16_t(1); }
     std::string name() const;
-    std::string vec_suffix() const; // " vec=avx2" unless vectorized is the default // e.g. "split io1 mrg1 b32 64B loopback q1" ("split best ..."), + " tcp-csum", " 2proc"
+    std::string vec_suffix() const; // " vec=avx2" unless vectorized is the default
+    // e.g. "split io1 mrg1 b32 64B loopback q1" ("split best ..."), + " tcp-csum", " 2proc",
+    // " spread" (more than one queue pair), vec_suffix()
 };
 
 inline constexpr double max_soak_seconds = 7 * 24 * 3600;
@@ -69,6 +75,7 @@ struct Options {
     double soak_seconds = 0;    // > 0: soak each scenario this long instead of measuring
     double reconnect_every = 10; // soak: seconds of traffic between back-end restarts (0: none)
     bool single_thread = false; // driver and device on one lcore (for callgrind)
+    bool spread = false;        // a driver and a device lcore per queue pair (Scenario::spread)
     std::string csv, json, svg;
     std::vector<std::string> eal; // EAL arguments given before "--"
 };

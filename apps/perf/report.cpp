@@ -170,7 +170,12 @@ std::string to_json(const Report &r) {
         for (size_t k = 0; k < row.runs.size(); ++k) {
             const Sample &s = row.runs[k];
             o << (k ? ", " : "") << "{\"mpps\": " << fmt("%.4f", s.mpps) << ", \"packets\": " << s.packets
-              << ", \"lost\": " << s.lost << ", \"reordered\": " << s.reordered << ", \"corrupted\": " << s.corrupted
+              << ", \"lanes\": [";
+            for (size_t j = 0; j < s.lanes.size(); ++j) {
+                o << (j ? ", " : "") << "{\"lcore\": " << s.lanes[j].lcore << ", \"packets\": " << s.lanes[j].packets
+                  << "}";
+            }
+            o << "], \"lost\": " << s.lost << ", \"reordered\": " << s.reordered << ", \"corrupted\": " << s.corrupted
               << ", \"ok\": " << (s.ok ? "true" : "false") << "}";
         }
         o << "]}" << (i + 1 < r.rows.size() ? "," : "") << "\n";

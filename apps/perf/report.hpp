@@ -16,6 +16,13 @@ struct Sample {
     std::string error;
     double mpps = 0, gbps = 0, cycles_per_packet = 0, p50_us = 0, p99_us = 0, p999_us = 0;
     uint64_t packets = 0, lost = 0, reordered = 0, corrupted = 0;
+    // Per lane (Scenario::lanes()), in lane order: the lcore its driver loop ran on, and
+    // the packets it counted.
+    struct Lane {
+        unsigned lcore = 0;
+        uint64_t packets = 0;
+    };
+    std::vector<Lane> lanes;
 };
 
 struct Row {

@@ -73,7 +73,7 @@ bool poll_until(DriverLoop &l, Done done) {
 // One back-end restart under traffic; false with p.error when a link does not follow.
 bool restart_backend(const EngineContext &ctx, const Scenario &s, Pair &p, DeviceSwitch &sw, double &down_ms,
                      double &up_ms) {
-    DriverLoop &l = p.loop;
+    DriverLoop &l = p.lanes[0].loop;
     for (uint16_t q = 0; q < s.queues; ++q) {
         // From the first frame not back yet, everything sent until the link returns may
         // go down with the back-end: the window opens now (a gap can show up at once)
@@ -81,7 +81,7 @@ bool restart_backend(const EngineContext &ctx, const Scenario &s, Pair &p, Devic
         l.rx_seq[q].in_flight_at_restart.emplace_back(l.rx_seq[q].expected, UINT64_MAX);
     }
     sw.idle();
-    p.dev.release(); // frames the device held go with it
+    p.lanes[0].dev.release(); // frames the device held go with it
     remove_port(p.vhost);
     const auto gone = std::chrono::steady_clock::now();
     if (!poll_until(l, [&] { return !link_up(p.dport); })) {
@@ -92,8 +92,8 @@ bool restart_backend(const EngineContext &ctx, const Scenario &s, Pair &p, Devic
     if (!start_device(ctx, s, p)) {
         return false;
     }
-    p.dev.port = p.vport;
-    sw.active.store(&p.dev, std::memory_order_release);
+    p.lanes[0].dev.port = p.vport;
+    sw.active.store(&p.lanes[0].dev, std::memory_order_release);
     const auto back = std::chrono::steady_clock::now();
     if (!poll_until(l, [&] { return link_up(p.dport) && link_up(p.vport); })) {
         p.error = "no link within 30 s of a back-end restart";
@@ -136,7 +136,7 @@ void drain_all(DriverLoop &l) {
 }
 
 void tally(const Pair &p, uint16_t queues, SoakResult &r) {
-    const DriverLoop &l = p.loop;
+    const DriverLoop &l = p.lanes[0].loop;
     r.packets = l.packets;
     r.seconds = double(l.measured_tsc) / double(rte_get_tsc_hz());
     r.lost_in_flight = 0;
@@ -187,7 +187,7 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
     runtime::EalLauncher launcher;
     runtime::Runtime rt(launcher);
     if (up) {
-        auto st = rt.add_worker(ctx.device_lcore, {runtime::make_poller(sw, "vhost device")});
+        auto st = rt.add_worker(ctx.lanes[0].device, {runtime::make_poller(sw, "vhost device")});
         if (st) {
             st = rt.start();
         }
@@ -197,13 +197,13 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
         }
     }
     if (up) {
-        sw.active.store(&p.dev, std::memory_order_release);
+        sw.active.store(&p.lanes[0].dev, std::memory_order_release);
         const long fds_connected = open_fds();
         const uint64_t hz = rte_get_tsc_hz();
         const double step = plan.reconnect_every > 0 ? std::min(plan.reconnect_every, plan.seconds) : plan.seconds;
         for (double done = 0; done < plan.seconds - 1e-9 && p.error.empty();) {
             const double len = std::min(step, plan.seconds - done);
-            p.loop.run_slice(rte_rdtsc() + uint64_t(len * double(hz)), true);
+            p.lanes[0].loop.run_slice(rte_rdtsc() + uint64_t(len * double(hz)), true);
             done += len;
             double down_ms = 0, up_ms = 0;
             if (done < plan.seconds - 1e-9 && restart_backend(ctx, s, p, sw, down_ms, up_ms)) {
@@ -217,11 +217,11 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
         if (p.error.empty()) {
             r.fds_leaked = open_fds() - fds_connected;
         }
-        drain_all(p.loop);
+        drain_all(p.lanes[0].loop);
         r.driver_reconnects = xstat(p.dport, "reconnects");
         rt.stop(); // returns once the device loop has ended
     }
-    p.dev.release();
+    p.lanes[0].dev.release();
     p.remove();
     tally(p, s.queues, r);
     r.mbufs_missing = (driver_pool0 - long(rte_mempool_avail_count(ctx.driver_pool))) +

@@ -276,6 +276,43 @@ def test_invalid_options():
     assert p.returncode == 2, "bad EAL argument: exit %d: %s" % (p.returncode, p.stderr[-2000:])
     assert "vpmd-perf: EAL init failed" in p.stderr, p.stderr[-2000:]
 
+def test_spread():
+    # --spread: each queue pair has a driver lcore and a device lcore of its own. Four lcores
+    # on two CPUs (so nothing scales here; the run must still be whole): both drivers, every
+    # direction, every packet checked, and each lane moved packets on its own lcore.
+    eal_args, prefix = eal("spread")
+    eal_args[eal_args.index("--lcores") + 1] = "0@0,1@1,2@0,3@1"
+    js_path = os.path.join(TMP, "spread.json")
+    dirs = ["loopback", "txonly", "rxonly"]
+    args = [PERF] + eal_args + ["--", "--compare", "--layout=split,packed", "--queues=2", "--spread",
+                                "--dir=" + ",".join(dirs), "--repeats=1", "--seconds=0.2", "--json=" + js_path]
+    print("+", " ".join(args), flush=True)
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=RUN_LIMIT)
+    finally:
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    sys.stdout.write(p.stdout[-3000:])
+    assert p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr[-3000:])
+    with open(js_path) as f:
+        js = json.load(f)
+    assert "lanes (driver/device lcore): 0/1, 2/3" in js["header"], js["header"]
+    want = {("%s io1 mrg1 b32 64B %s q2 spread" % (l, d), drv) for l in ("split", "packed") for d in dirs
+            for drv in DRIVERS}
+    res = js["results"]
+    assert {(x["scenario"], x["driver"]) for x in res} == want, sorted((x["scenario"], x["driver"]) for x in res)
+    for x in res:
+        check_ok_row(x, 1)
+        for run in x["runs"]:
+            lanes = run["lanes"]
+            assert [l["lcore"] for l in lanes] == [0, 2], "%s: lanes ran on %s" % (x["scenario"], lanes)
+            assert all(l["packets"] > 0 for l in lanes), "%s: an idle lane: %s" % (x["scenario"], lanes)
+            assert sum(l["packets"] for l in lanes) == run["packets"], "%s: %s" % (x["scenario"], run)
+    check_ratios(res)
+    # Without lcores for every lane: refused at once, with the --lcores it would take.
+    r = run_perf("spread_short", ["--queues=2", "--spread", "--repeats=1"], outputs=False)
+    assert r.rc == 2, "exit %d" % r.rc
+    assert "--spread with 2 queue pairs needs 4 lcores" in r.err and "--lcores 0@" in r.err, r.err
+
 def test_best():
     # --best adds one row per layout with each driver on its fastest devargs: net_virtio_user
     # vectorized (its SIMD paths, which its log names), net_vpmd in order without mergeable

@@ -268,3 +268,40 @@ TEST(PerfOptions, VectorizedIsNetVpmdsAndNamesItsRows) {
     ASSERT_TRUE(parse({"--layout=split"}, d, err)) << err;
     EXPECT_EQ(expand(d)[0].name(), "split io1 mrg1 b32 64B loopback q1") << "the default (auto) adds nothing";
 }
+
+TEST(PerfOptions, SpreadGivesEachQueuePairItsOwnLanes) {
+    Options o;
+    std::string err;
+    ASSERT_TRUE(parse({"--layout=split", "--queues=1,2,4", "--spread"}, o, err)) << err;
+    const auto sc = expand(o);
+    ASSERT_EQ(sc.size(), 3u);
+    EXPECT_EQ(sc[0].lanes(), 1);
+    EXPECT_EQ(sc[1].lanes(), 2);
+    EXPECT_EQ(sc[2].lanes(), 4);
+    EXPECT_EQ(sc[0].name(), "split io1 mrg1 b32 64B loopback q1") << "one queue pair: one lane either way";
+    EXPECT_EQ(sc[2].name(), "split io1 mrg1 b32 64B loopback q4 spread");
+    Options d;
+    ASSERT_TRUE(parse({"--layout=split", "--queues=4"}, d, err)) << err;
+    EXPECT_EQ(expand(d)[0].lanes(), 1) << "without --spread one lcore per side polls every queue pair";
+    EXPECT_EQ(expand(d)[0].name(), "split io1 mrg1 b32 64B loopback q4");
+    Options b;
+    ASSERT_TRUE(parse({"--layout=packed", "--queues=2", "--spread", "--best"}, b, err)) << err;
+    ASSERT_EQ(expand(b).size(), 2u);
+    EXPECT_EQ(expand(b)[1].name(), "packed best b32 64B loopback q2 spread") << "best rows spread too";
+}
+
+TEST(PerfOptions, SpreadRefusesWhatHasNoLanes) {
+    const std::vector<std::pair<std::vector<const char *>, std::string>> cases = {
+        {{"--spread", "--device=process"}, "--device=process"},
+        {{"--spread", "--single-thread"}, "--single-thread"},
+        {{"--spread", "--soak=5"}, "--soak"},
+        {{"--spread", "--ring-only"}, "--ring-only"},
+        {{"--spread=1"}, "a flag takes no value"},
+    };
+    for (const auto &[args, name] : cases) {
+        Options o;
+        std::string err;
+        EXPECT_FALSE(parse(args, o, err)) << args[args.size() - 1];
+        EXPECT_NE(err.find(name), std::string::npos) << err;
+    }
+}

@@ -31,6 +31,14 @@ Sample ok_sample(double mpps, uint64_t packets = 1000) {
     s.p99_us = 2;
     s.p999_us = 3;
     s.packets = packets;
+    s.lanes = {{0, packets}};
+    return s;
+}
+
+// A --spread run: three lanes, on lcores 0, 2 and 4.
+Sample spread_sample(double mpps) {
+    Sample s = ok_sample(mpps, 600);
+    s.lanes = {{0, 100}, {2, 200}, {4, 300}};
     return s;
 }
 
@@ -72,6 +80,7 @@ Report sample_report() {
     r.rows.push_back(row("c", vpmd_drv, {ok_sample(5)}));
     r.rows.push_back(row("c", virtio_drv, {ok_sample(5), failed_sample("links did not come up")}));
     r.rows.push_back(row("d", vpmd_drv, {ok_sample(3)}));
+    r.rows.push_back(row("e spread", vpmd_drv, {spread_sample(6)}));
     summarize(r);
     return r;
 }
@@ -422,6 +431,12 @@ TEST(PerfReport, JsonParsesAndHoldsEveryField) {
             EXPECT_EQ(runs[k].at("reordered").num, double(s.reordered));
             EXPECT_EQ(runs[k].at("corrupted").num, double(s.corrupted));
             EXPECT_EQ(runs[k].at("ok").b, s.ok);
+            const auto &lanes = runs[k].at("lanes").items;
+            ASSERT_EQ(lanes.size(), s.lanes.size()) << row.scenario;
+            for (size_t n = 0; n < lanes.size(); ++n) {
+                EXPECT_EQ(lanes[n].at("lcore").num, double(s.lanes[n].lcore));
+                EXPECT_EQ(lanes[n].at("packets").num, double(s.lanes[n].packets));
+            }
         }
     }
 }
