@@ -140,6 +140,19 @@ std::string to_table(const Report &r) {
     return o.str();
 }
 
+Verdict verdict(const Report &r) {
+    Verdict v;
+    for (const Row &row : r.rows) {
+        if (row.driver == "net_virtio_user") {
+            ++v.peer_rows;
+            v.peer_failed += row.ok ? 0 : 1;
+        } else {
+            v.ok = v.ok && row.ok;
+        }
+    }
+    return v;
+}
+
 std::string to_csv(const Report &r) {
     std::ostringstream o;
     o << "scenario,driver,size,mpps_median,mpps_min,mpps_max,gbps,cycles_per_packet,lat_p50_us,lat_p99_us,"

@@ -45,6 +45,15 @@ struct Report {
 
 // Medians, min/max, and the vpmd / net_virtio_user ratio of each scenario.
 void summarize(Report &r);
+// The run's exit status: every row of net_vpmd (and of the ring core) ok. A failed row of
+// the comparison driver (net_virtio_user) is shown as FAILED and has no ratio, but does
+// not fail the run: DPDK's driver failing on its own (its AVX-512 packed path corrupts
+// frames now and then on this machine) is not a failure of ours.
+struct Verdict {
+    bool ok = true;
+    size_t peer_failed = 0, peer_rows = 0;
+};
+Verdict verdict(const Report &r); // after summarize()
 std::string to_table(const Report &r);
 std::string to_csv(const Report &r);
 std::string to_json(const Report &r);

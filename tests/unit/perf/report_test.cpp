@@ -508,3 +508,29 @@ TEST(PerfReport, RegressionCsvErrorWithCommasStaysOneField) {
     const std::string line = csv.substr(csv.find('\n') + 1);
     EXPECT_NE(line.find("\"failed: integrity: 1 lost, 0 reordered, 2 corrupted\""), std::string::npos) << line;
 }
+
+TEST(PerfReport, ExitStatusIsNetVpmdsNotTheComparisonDrivers) {
+    Report peer_fails;
+    peer_fails.rows.push_back(row("a", vpmd_drv, {ok_sample(5)}));
+    peer_fails.rows.push_back(row("a", virtio_drv, {ok_sample(4), failed_sample("integrity: 0 lost, 0 reordered, 96 corrupted")}));
+    peer_fails.rows.push_back(row("b", vpmd_drv, {ok_sample(5)}));
+    peer_fails.rows.push_back(row("b", virtio_drv, {ok_sample(4)}));
+    summarize(peer_fails);
+    const Verdict v = verdict(peer_fails);
+    EXPECT_TRUE(v.ok);
+    EXPECT_EQ(v.peer_failed, 1u);
+    EXPECT_EQ(v.peer_rows, 2u);
+    EXPECT_FALSE(find(peer_fails, "a", vpmd_drv).ratio.has_value()) << "no ratio against a failed row";
+
+    Report ours_fail;
+    ours_fail.rows.push_back(row("a", vpmd_drv, {ok_sample(5), failed_sample("links did not come up")}));
+    ours_fail.rows.push_back(row("a", virtio_drv, {ok_sample(4)}));
+    summarize(ours_fail);
+    EXPECT_FALSE(verdict(ours_fail).ok);
+    EXPECT_EQ(verdict(ours_fail).peer_failed, 0u);
+
+    Report ring;
+    ring.rows.push_back(row("split io1 b32 ring-only", "ring-core", {failed_sample("ring broke")}));
+    summarize(ring);
+    EXPECT_FALSE(verdict(ring).ok) << "the ring core's rows are ours";
+}
