@@ -14,16 +14,17 @@ namespace vpmd::ring {
 template <>
 struct SimdGroup<Simd::avx2> {
     // Where the groups pay on AVX2, by scripts/callgrind-pmd.sh instructions per forwarded
-    // packet against scalar (64 B loopback, 2026-12-07): IN_ORDER packed rx 245.9 vs 255.3,
-    // any-order split 273.6 vs 277.4. Not IN_ORDER split (247.4 vs 242.9) nor any-order
-    // packed (302.7 vs 294.1), whose two-half checks and lane extracts cost more than the
-    // loads they save, nor the stores (+10..+22: the descriptor words are built with
-    // shifts, then moved into vectors, where scalar code stores the fields as they are);
-    // those kernels are AVX-512's only.
+    // packet against scalar (64 B loopback): IN_ORDER packed rx 231.4 vs 235.5 (2026-12-07,
+    // second round). Not IN_ORDER split (247.4 vs 242.9) nor any-order packed (302.7 vs
+    // 294.1), whose two-half checks and lane extracts cost more than the loads they save;
+    // any-order split paid (273.6 vs 277.4) until the scalar collect kept the ring state in
+    // locals (246.8 vs 244.3 since); nor the stores (+10..+22: the descriptor words are
+    // built with shifts, then moved into vectors, where scalar code stores the fields as
+    // they are). Those kernels are AVX-512's only.
     static constexpr bool packed_in_order_groups = true;
     static constexpr bool split_in_order_groups = false;
     static constexpr bool packed_any_groups = false;
-    static constexpr bool split_any_groups = true;
+    static constexpr bool split_any_groups = false;
     static constexpr bool group_stores = false;
 
     [[VPMD_TARGET_AVX2]] static __m256i load(const void *p) {
@@ -80,23 +81,6 @@ struct SimdGroup<Simd::avx2> {
         lens[1] = uint32_t(_mm256_extract_epi32(v0, 6));
         lens[2] = uint32_t(_mm256_extract_epi32(v1, 2));
         lens[3] = uint32_t(_mm256_extract_epi32(v1, 6));
-        return true;
-    }
-
-    [[VPMD_TARGET_AVX2]] static bool split_used(const SplitUsedElem *u, uint32_t size, uint32_t *ids,
-                                                 uint32_t *lens) {
-        const __m256i v = load(u);
-        if ((bits(le(v, _mm256_set1_epi32(int(size - 1)))) & 0x55) != 0x55) {
-            return false;
-        }
-        ids[0] = uint32_t(_mm256_extract_epi32(v, 0));
-        ids[1] = uint32_t(_mm256_extract_epi32(v, 2));
-        ids[2] = uint32_t(_mm256_extract_epi32(v, 4));
-        ids[3] = uint32_t(_mm256_extract_epi32(v, 6));
-        lens[0] = uint32_t(_mm256_extract_epi32(v, 1));
-        lens[1] = uint32_t(_mm256_extract_epi32(v, 3));
-        lens[2] = uint32_t(_mm256_extract_epi32(v, 5));
-        lens[3] = uint32_t(_mm256_extract_epi32(v, 7));
         return true;
     }
 };

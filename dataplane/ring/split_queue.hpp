@@ -125,7 +125,8 @@ public:
         return add_each(cookies, n, [segs](uint16_t i) { return segs[i]; });
     }
 
-    // As add_burst, with buffer i's segment from seg_of(i): callers build no array. Hot
+    // As add_burst, with buffer i's segment from seg_of(i), called once for each buffer
+    // added (i = 0 .. returned count - 1, in order): callers build no array. Hot
     // (rx refill, tx): ring state lives in locals for the loop, since the descriptor and
     // state stores could alias this object and would make the compiler reload it.
     // S: with IN_ORDER (heads in ring order) a vector ISA writes whole cache lines of four
@@ -309,26 +310,6 @@ private:
         num_free_ -= n;
     }
 
-    // Freed chains join the tail of the free list (FIFO): buffers the device completes in
-    // order are handed out again in the same order, so the avail ring's entries repeat lap
-    // after lap and set_avail leaves their lines clean (as with IN_ORDER).
-    void release(uint16_t head) {
-        auto &s = state_[head];
-        if constexpr (!InOrder) {
-            // The link is written even when the list was empty: free_tail_ is then the last
-            // descriptor handed out, so buffers added before and after this release stay
-            // one chain of links (what is_unpublished() walks).
-            this->links_[free_tail_] = head;
-            if (num_free_ == 0) {
-                free_head_ = head;
-            }
-            free_tail_ = s.last;
-        }
-        num_free_ += s.ndesc;
-        s.ndesc = 0;
-        --in_flight_;
-    }
-
     template <Simd S>
     static constexpr bool groups = sizeof(detail::BufferState<Cookie>) == 16 &&
                                    (InOrder ? SimdGroup<S>::split_in_order_groups : SimdGroup<S>::split_any_groups);
@@ -339,23 +320,45 @@ private:
 
     template <bool SomeUnpublished, Simd S, class Sink>
     uint16_t collect_any_order(Sink &sink, uint16_t max, uint16_t pending, uint16_t unpublished) {
+        // Ring state in locals for the loop (see collect_in_order), written back after it.
+        // Freed chains join the tail of the free list (FIFO): buffers the device completes
+        // in order are handed out again in the same order, so the avail ring's entries
+        // repeat lap after lap and set_avail leaves their lines clean (as with IN_ORDER).
+        detail::BufferState<Cookie> *const state = state_;
+        uint16_t *const links = this->links_;
+        const SplitUsedElem *const used = used_ring_;
+        const uint16_t mask = mask_;
+        const uint16_t base = last_used_.raw();
+        uint16_t free_head = free_head_, free_tail = free_tail_;
+        uint32_t num_free = num_free_;
+        auto release_one = [&](detail::BufferState<Cookie> &st, uint16_t head) {
+            // The link is written even when the list was empty: free_tail is then the last
+            // descriptor handed out, so buffers added before and after this release stay
+            // one chain of links (what is_unpublished() walks).
+            links[free_tail] = head;
+            if (num_free == 0) {
+                free_head = head;
+            }
+            free_tail = st.last;
+            num_free += st.ndesc;
+            st.ndesc = 0;
+        };
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
             if constexpr (groups<S>) {
                 uint32_t ids[simd_group], lens[simd_group];
-                if (group_at(done, n) &&
-                    SimdGroup<S>::split_used(&used_ring_[(last_used_ + done).raw() & mask_], size_, ids, lens)) {
+                if (group_at(done, n) && SimdGroup<S>::split_used(&used[uint16_t(base + done) & mask], size_, ids, lens)) {
                     // Buffer by buffer (see PackedQueue::collect_any_order); the first odd one
                     // is read again below, which decides.
                     uint16_t k = 0;
                     for (; k < simd_group; ++k) {
-                        const auto &st = state_[ids[k]];
+                        auto &st = state[ids[k]];
                         if (st.ndesc == 0 || lens[k] > st.writable) [[unlikely]] {
                             break;
                         }
                         sink(done++, st.cookie, lens[k]);
-                        release(uint16_t(ids[k]));
+                        release_one(st, uint16_t(ids[k]));
                     }
                     if (k == simd_group) {
                         --done; // the loop's ++done
@@ -363,7 +366,7 @@ private:
                     }
                 }
             }
-            const SplitUsedElem &e = used_ring_[(last_used_ + done).raw() & mask_];
+            const SplitUsedElem &e = used[uint16_t(base + done) & mask];
             const uint32_t id = read_once(e.id);
             uint32_t len = read_once(e.len);
             if (!check_used(id, len)) [[unlikely]] {
@@ -375,9 +378,14 @@ private:
                     break;
                 }
             }
-            sink(done, state_[id].cookie, len);
-            release(static_cast<uint16_t>(id));
+            auto &st = state[id];
+            sink(done, st.cookie, len);
+            release_one(st, uint16_t(id));
         }
+        free_head_ = free_head;
+        free_tail_ = free_tail;
+        num_free_ = num_free;
+        in_flight_ -= done;
         last_used_ += done;
         return done;
     }
@@ -389,44 +397,57 @@ private:
     // writing). A writable buffer's entry must name exactly that buffer.
     template <Simd S, class Sink>
     uint16_t collect_in_order(Sink &sink, uint16_t max, uint16_t pending) {
+        // Ring state in locals for the loop (as add_each): the sink's stores (mbuf fields)
+        // could alias this object and would make the compiler reload every member per
+        // buffer. Written back after the loop, whatever ended it.
+        detail::BufferState<Cookie> *const state = state_;
+        const SplitUsedElem *const used = used_ring_;
+        const uint16_t mask = mask_;
+        const uint16_t base = last_used_.raw();
+        uint16_t head = oldest_;
+        uint32_t freed = 0; // descriptors
         const uint16_t n = std::min(pending, max);
         uint16_t done = 0;
         for (; done < n; ++done) {
             if constexpr (groups<S>) {
                 // Writable buffers (rx) four at a time: their entries name them in order.
-                const uint16_t first = oldest_;
                 uint32_t lens[simd_group];
-                if (state_[first].writable != 0 && uint32_t(first) + simd_group <= size_ && group_at(done, n) &&
-                    SimdGroup<S>::split_in_order(&used_ring_[(last_used_ + done).raw() & mask_], state_ + first,
-                                                 first, lens)) {
+                if (state[head].writable != 0 && uint32_t(head) + simd_group <= size_ && group_at(done, n) &&
+                    SimdGroup<S>::split_in_order(&used[uint16_t(base + done) & mask], state + head, head, lens)) {
                     for (uint16_t k = 0; k < simd_group; ++k, ++done) {
-                        const uint16_t head = oldest_;
-                        sink(done, state_[head].cookie, lens[k]);
-                        oldest_ = static_cast<uint16_t>((head + 1) & mask_);
-                        release(head);
+                        auto &st = state[head];
+                        sink(done, st.cookie, lens[k]);
+                        st.ndesc = 0; // one each: the group checked it
+                        head = static_cast<uint16_t>((head + 1) & mask);
                     }
+                    freed += simd_group;
                     --done; // the loop's ++done
                     continue;
                 }
             }
-            const uint16_t head = oldest_;
+            auto &st = state[head];
             uint32_t len = 0;
-            if (state_[head].writable != 0) {
-                const SplitUsedElem &e = used_ring_[(last_used_ + done).raw() & mask_];
+            if (st.writable != 0) {
+                const SplitUsedElem &e = used[uint16_t(base + done) & mask];
                 const uint32_t id = read_once(e.id);
                 len = read_once(e.len);
                 if (id != head) [[unlikely]] {
                     this->mark_broken(id >= size_ ? Broken::used_id_out_of_range : Broken::used_id_not_in_flight);
                     break;
                 }
-                if (!this->check_len(state_[head].writable, len)) [[unlikely]] {
+                if (!this->check_len(st.writable, len)) [[unlikely]] {
                     break;
                 }
             }
-            sink(done, state_[head].cookie, len);
-            oldest_ = static_cast<uint16_t>((head + state_[head].ndesc) & mask_);
-            release(head);
+            sink(done, st.cookie, len);
+            const uint16_t nd = st.ndesc;
+            st.ndesc = 0;
+            freed += nd;
+            head = static_cast<uint16_t>((head + nd) & mask);
         }
+        oldest_ = head;
+        num_free_ += freed;
+        in_flight_ -= done;
         last_used_ += done;
         return done;
     }

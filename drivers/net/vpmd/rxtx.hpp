@@ -340,17 +340,28 @@ template <class Ring, dma::AddrMode Mode, bool Mrg, ring::Simd S>
     return n;
 }
 
-// Returns sent mbufs to their pools. What tx_can_push took (direct, unshared, one
-// segment) is exactly what rte_pktmbuf_free_bulk would hand back untouched, so it goes
-// straight to the mempool in runs per pool, inline; anything else takes the full free.
+// refcnt and nb_segs, next to each other in the mbuf, as one word: both 1 is 0x00010001.
+static_assert(offsetof(rte_mbuf, nb_segs) == offsetof(rte_mbuf, refcnt) + sizeof(uint16_t));
+inline constexpr uint32_t refcnt1_seg1 = 0x00010001;
+inline uint32_t refcnt_and_segs(const rte_mbuf *m) {
+    uint32_t w; // a plain read: the mbuf is this queue's (a relaxed refcnt read, as rte_mbuf_refcnt_read)
+    std::memcpy(&w, &m->refcnt, sizeof(w));
+    return w;
+}
+inline constexpr uint64_t mbuf_not_direct = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+
+// Returns sent mbufs to their pools (n <= step_max). What tx_can_push took (direct,
+// unshared, one segment) is exactly what rte_pktmbuf_free_bulk would hand back untouched,
+// so it goes straight to the mempool in runs per pool, inline; anything else takes the
+// full free.
 inline void tx_free(rte_mbuf *const *mbufs, uint16_t n) {
     rte_mbuf *run[step_max];
     rte_mempool *pool = nullptr;
     uint16_t k = 0;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf *m = mbufs[i];
-        if (RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && m->nb_segs == 1) [[likely]] {
-            if (m->pool != pool || k == step_max) {
+        if (refcnt_and_segs(m) == refcnt1_seg1 && (m->ol_flags & mbuf_not_direct) == 0) [[likely]] {
+            if (m->pool != pool) {
                 if (k != 0) {
                     rte_mempool_put_bulk(pool, reinterpret_cast<void **>(run), k);
                 }
@@ -458,10 +469,10 @@ int tx_descriptor_status(void *txq, uint16_t offset) {
 }
 
 // The header fits in front of the data, nobody else sees that memory, and it asks for no
-// offload this queue carries out.
-inline bool tx_can_push(const rte_mbuf *m, uint64_t ol_mask) {
-    return m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
-           rte_pktmbuf_headroom(m) >= net_hdr_size && (m->ol_flags & ol_mask) == 0;
+// offload this queue carries out. `slow_flags`: the queue's offload flags and
+// mbuf_not_direct (one test for both).
+inline bool tx_can_push(const rte_mbuf *m, uint64_t slow_flags) {
+    return refcnt_and_segs(m) == refcnt1_seg1 && (m->ol_flags & slow_flags) == 0 && m->data_off >= net_hdr_size;
 }
 
 // The header for a packet that asks for checksum or segmentation offload; false when the
@@ -563,24 +574,24 @@ template <class Ring, dma::AddrMode Mode, ring::Simd S>
     }
     uint16_t done = 0; // packets consumed: placed in the ring or dropped as unsendable
     bool full = false;
-    const uint64_t ol_mask = q->ol_mask;
+    const uint64_t slow_flags = q->ol_mask | mbuf_not_direct;
     while (done < nb && !full) {
         // A run of simple packets, one descriptor each, goes in with one add_each.
         uint16_t run = 0;
-        while (done + run < nb && tx_can_push(pkts[done + run], ol_mask)) {
+        while (done + run < nb && tx_can_push(pkts[done + run], slow_flags)) {
             ++run;
         }
         if (run != 0) {
             rte_mbuf **first = pkts + done;
+            // add_each asks for each segment once, for exactly the buffers it adds: the
+            // count goes with it.
             const uint16_t added = q->ring.template add_each<S>(first, run, [first, q](uint16_t j) {
                 rte_mbuf *m = first[j];
                 net::clear_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *) - net_hdr_size, q->keep_num_buffers);
+                tx_count(q, m);
                 return ring::Segment{dma::mbuf_data_addr<Mode>(m) - net_hdr_size,
                                      uint32_t(m->data_len + net_hdr_size), false};
             });
-            for (uint16_t j = 0; j < added; ++j) {
-                tx_count(q, pkts[done + j]);
-            }
             done += added;
             full = added < run;
             continue;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <tbb/parallel_for.h>
 
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -189,3 +190,48 @@ TEST(SimdTwin, SplitAvx2MatchesScalar) { run_twins<SplitTag, Simd::avx2>(); }
 TEST(SimdTwin, SplitAvx512MatchesScalar) { run_twins<SplitTag, Simd::avx512>(); }
 TEST(SimdTwin, PackedAvx2MatchesScalar) { run_twins<PackedTag, Simd::avx2>(); }
 TEST(SimdTwin, PackedAvx512MatchesScalar) { run_twins<PackedTag, Simd::avx512>(); }
+
+namespace {
+
+// The PMD's tx counts each packet inside its segment callback: add_each must ask for each
+// buffer it adds exactly once, in order, and for none it does not add (a full ring).
+template <template <Simd> class TagT, bool InOrder, Simd S>
+void segments_asked_once_per_added_buffer() {
+    RingPair<TagT<S>, uint32_t, InOrder> p(16, feature::version_1 | (InOrder ? feature::in_order : 0));
+    ASSERT_EQ(p.init(), SetupError::ok);
+    std::vector<uint32_t> cookies(16);
+    // 13 (groups of four and a tail), then 10 of which 3 fit.
+    for (const auto &[want, fits] : {std::pair<uint16_t, uint16_t>{13, 13}, {10, 3}}) {
+        std::vector<uint16_t> asked;
+        const uint16_t added = p.q.add_each(cookies.data(), want, [&](uint16_t i) {
+            asked.push_back(i);
+            return p.seg(i, 64, false);
+        });
+        ASSERT_EQ(added, fits);
+        std::vector<uint16_t> once(fits);
+        std::iota(once.begin(), once.end(), uint16_t(0));
+        EXPECT_EQ(asked, once) << simd_name(S) << (InOrder ? " in order" : " any order") << ", " << want << " asked";
+    }
+}
+
+template <template <Simd> class TagT>
+void segments_asked_once_every_variant() {
+    for (Simd s : all_simd) {
+        if (!cpu_runs(s)) {
+            continue;
+        }
+        switch (s) {
+        case Simd::scalar: segments_asked_once_per_added_buffer<TagT, false, Simd::scalar>();
+                           segments_asked_once_per_added_buffer<TagT, true, Simd::scalar>(); break;
+        case Simd::avx2: segments_asked_once_per_added_buffer<TagT, false, Simd::avx2>();
+                         segments_asked_once_per_added_buffer<TagT, true, Simd::avx2>(); break;
+        case Simd::avx512: segments_asked_once_per_added_buffer<TagT, false, Simd::avx512>();
+                           segments_asked_once_per_added_buffer<TagT, true, Simd::avx512>(); break;
+        }
+    }
+}
+
+} // namespace
+
+TEST(SimdVariants, SplitAddEachAsksEachAddedSegmentOnce) { segments_asked_once_every_variant<SplitTag>(); }
+TEST(SimdVariants, PackedAddEachAsksEachAddedSegmentOnce) { segments_asked_once_every_variant<PackedTag>(); }
