@@ -482,7 +482,7 @@ private:
         c.freed += s.ndesc;
         s.ndesc = 0;
         if constexpr (!InOrder) {
-            // FIFO (see SplitQueue::release): ids completed in order are reused in order,
+            // FIFO (see SplitQueue::collect_any_order): ids completed in order are reused in order,
             // so a device that completes in order sees id == slot lap after lap.
             // Linked even when the list was empty (free_tail is then the last id handed
             // out), so ids taken before and after stay one list (what names_staged walks).
@@ -570,6 +570,11 @@ private:
                 uint32_t len;
                 if (!read_used<Staged>(c, id, len)) {
                     break;
+                }
+                if (id == c.last) { // a batch of one, as most devices write them
+                    sink(done++, c.state[id].cookie, len);
+                    release(c, id);
+                    continue;
                 }
                 batch_end = id;
                 batch_len = len;
