@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <cstdio>
 #include <cstring>
 #include <fstream>

@@ -482,8 +482,8 @@ private:
         c.freed += s.ndesc;
         s.ndesc = 0;
         if constexpr (!InOrder) {
-            // FIFO (see SplitQueue::collect_any_order): ids completed in order are reused in order,
-            // so a device that completes in order sees id == slot lap after lap.
+            // FIFO (see SplitQueue::collect_any_order): ids completed in order are reused in
+            // order, so a device that completes in order sees id == slot lap after lap.
             // Linked even when the list was empty (free_tail is then the last id handed
             // out), so ids taken before and after stay one list (what names_staged walks).
             c.id_next[c.free_tail] = id;

@@ -28,15 +28,15 @@ class Run:
         self.rc, self.out, self.err, self.js = rc, out, err, js
         self.csv_path, self.svg_path = csv_path, svg_path
 
-def eal(tag):
+def eal(tag, lcores="0@0,1@1"):
     prefix = "vpmd-perf-it-%d-%s" % (os.getpid(), tag)
-    return ["--no-pci", "--no-huge", "-m", "1024", "--lcores", "0@0,1@1", "--file-prefix=" + prefix,
+    return ["--no-pci", "--no-huge", "-m", "1024", "--lcores", lcores, "--file-prefix=" + prefix,
             "--log-level=lib.vhost.*:warning", "--log-level=pmd.net.vpmd.*:warning"], prefix
 
-def run_perf(tag, app, with_eal=True, outputs=True):
+def run_perf(tag, app, with_eal=True, outputs=True, lcores="0@0,1@1"):
     """Runs vpmd-perf; with outputs, asks for --json/--csv/--svg in TMP ("json": the JSON
     only) and loads the JSON."""
-    eal_args, prefix = eal(tag) if with_eal else ([], None)
+    eal_args, prefix = eal(tag, lcores) if with_eal else ([], None)
     js_path, csv_path, svg_path = (os.path.join(TMP, tag + ext) for ext in (".json", ".csv", ".svg"))
     extra = ["--json=" + js_path, "--csv=" + csv_path, "--svg=" + svg_path] if outputs else []
     extra = extra[:1] if outputs == "json" else extra
@@ -280,21 +280,11 @@ def test_spread():
     # --spread: each queue pair has a driver lcore and a device lcore of its own. Four lcores
     # on two CPUs (so nothing scales here; the run must still be whole): both drivers, every
     # direction, every packet checked, and each lane moved packets on its own lcore.
-    eal_args, prefix = eal("spread")
-    eal_args[eal_args.index("--lcores") + 1] = "0@0,1@1,2@0,3@1"
-    js_path = os.path.join(TMP, "spread.json")
     dirs = ["loopback", "txonly", "rxonly"]
-    args = [PERF] + eal_args + ["--", "--compare", "--layout=split,packed", "--queues=2", "--spread",
-                                "--dir=" + ",".join(dirs), "--repeats=1", "--seconds=0.2", "--json=" + js_path]
-    print("+", " ".join(args), flush=True)
-    try:
-        p = subprocess.run(args, capture_output=True, text=True, timeout=RUN_LIMIT)
-    finally:
-        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
-    sys.stdout.write(p.stdout[-3000:])
-    assert p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr[-3000:])
-    with open(js_path) as f:
-        js = json.load(f)
+    r = run_perf("spread", ["--compare", "--layout=split,packed", "--queues=2", "--spread", "--dir=" + ",".join(dirs),
+                            "--repeats=1", "--seconds=0.2"], outputs="json", lcores="0@0,1@1,2@0,3@1")
+    assert r.rc == 0, "exit %d" % r.rc
+    js = r.js
     assert "lanes (driver/device lcore): 0/1, 2/3" in js["header"], js["header"]
     want = {("%s io1 mrg1 b32 64B %s q2 spread" % (l, d), drv) for l in ("split", "packed") for d in dirs
             for drv in DRIVERS}
