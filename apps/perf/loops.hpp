@@ -230,12 +230,34 @@ struct DeviceLoop {
         uint16_t start = 0, count = 0; // frames[start, start + count) wait to be sent
         uint32_t flipped = 0;          // bit i: frames[i] carries a corrupted fill byte
     };
-    int vid = -1; // the vhost device behind `port`
+    // The vhost device behind `port` (-1: not known, or not to be used). Measured runs in
+    // this process know it and call the vhost library directly, as net_vhost's own bursts
+    // do, minus their per-packet stats and offload fix-ups: the device then costs what
+    // DPDK's vhost costs, and sets the pace less often (scripts/callgrind-pmd.sh
+    // --by-lcore). The ethdev layer stays where the device can go away under traffic
+    // (the soak restarts it; net_vhost keeps its bursts off a vanished device).
+    int vid = -1;
+
+    // Virtqueue 2q is queue pair q's receive queue (the driver's rx, the device's tx),
+    // 2q + 1 its transmit queue.
+    uint16_t device_rx(uint16_t q, rte_mbuf **pkts, uint16_t n) {
+        return vid >= 0 ? rte_vhost_dequeue_burst(vid, uint16_t(2 * q + 1), mp, pkts, n)
+                        : rte_eth_rx_burst(port, q, pkts, n);
+    }
+    // Sends (copies) what the driver's ring takes and frees it, as net_vhost does.
+    uint16_t device_tx(uint16_t q, rte_mbuf **pkts, uint16_t n) {
+        if (vid < 0) {
+            return rte_eth_tx_burst(port, q, pkts, n);
+        }
+        const uint16_t sent = rte_vhost_enqueue_burst(vid, uint16_t(2 * q), pkts, n);
+        rte_pktmbuf_free_bulk(pkts, sent);
+        return sent;
+    }
 
     // Tries to send what waits; true when nothing is left waiting.
     bool flush(uint16_t q, Pending &p) {
         if (p.count != 0) {
-            const uint16_t sent = rte_eth_tx_burst(port, q, p.pkts + p.start, p.count);
+            const uint16_t sent = device_tx(q, p.pkts + p.start, p.count);
             p.start += sent;
             p.count -= sent;
         }
@@ -289,7 +311,6 @@ struct DeviceLoop {
             src.start = 0;
             src.count = dev_burst;
         }
-        // Virtqueue 2q is queue pair q's receive queue (the driver's rx, the device's tx).
         const uint16_t sent = rte_vhost_enqueue_burst(vid, uint16_t(2 * q), src.frames + src.start, src.count);
         const uint32_t done = uint32_t((uint64_t(1) << (src.start + sent)) - 1); // frames sent so far
         for (uint32_t f = src.flipped & done; f != 0; f &= f - 1) {
@@ -319,7 +340,7 @@ struct DeviceLoop {
                 if (!flush(q, p)) {
                     break; // the driver's rx ring is full: never drop, retry
                 }
-                const uint16_t n = rte_eth_rx_burst(port, q, p.pkts, dev_burst);
+                const uint16_t n = device_rx(q, p.pkts, dev_burst);
                 if (verify.expect_ol != 0) { // offload scenarios: the request must have arrived
                     for (uint16_t i = 0; i < n; ++i) {
                         verify.corrupted += (p.pkts[i]->ol_flags & verify.expect_ol) != verify.expect_ol;
@@ -329,7 +350,7 @@ struct DeviceLoop {
                 break;
             }
             case Direction::txonly: {
-                const uint16_t n = rte_eth_rx_burst(port, q, pkts, dev_burst);
+                const uint16_t n = device_rx(q, pkts, dev_burst);
                 work += n;
                 corrupt(pkts, n);
                 for (uint16_t i = 0; i < n; ++i) {
@@ -695,12 +716,14 @@ inline int vhost_vid_of(const std::string &sock) {
 }
 
 // Points the pair's device and driver loops at its ports; false with p.error when the
-// rxonly source cannot be set up.
+// rxonly source cannot be set up. The device loops call the vhost library directly unless
+// `restarts` (the device goes away under traffic): the rxonly source always does.
 // Lane i takes queue pairs [i * queues / lanes, (i + 1) * queues / lanes).
-inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Template &tmpl, Pair &p) {
+inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Template &tmpl, Pair &p,
+                          bool restarts = false) {
     const uint16_t lanes = s.lanes();
     p.lanes.resize(lanes);
-    const int vid = s.dir == Direction::rxonly && !s.two_process ? vhost_vid_of(p.sock) : -1;
+    const int vid = !s.two_process && (s.dir == Direction::rxonly || !restarts) ? vhost_vid_of(p.sock) : -1;
     for (uint16_t i = 0; i < lanes; ++i) {
         const auto first = uint16_t(i * s.queues / lanes);
         const auto count = uint16_t((i + 1) * s.queues / lanes - first);
@@ -715,8 +738,8 @@ inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Tem
         d.verify.fmt = tmpl.fmt;
         d.verify.expect_ol = tmpl.expect_rx;
         d.corrupt_every = ctx.corrupt_every;
+        d.vid = vid;
         if (s.dir == Direction::rxonly && !s.two_process) {
-            d.vid = vid;
             if (vid < 0 || !d.prepare_source()) {
                 p.error = vid < 0 ? "device: no vhost device on " + p.sock : "device: mempool too small";
                 return false;

@@ -182,7 +182,7 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
     Pair p;
     p.driver = Driver::vpmd;
     name_pair(ctx, p);
-    bool up = bring_up(ctx, s, p) && prepare_loops(ctx, s, tmpl, p);
+    bool up = bring_up(ctx, s, p) && prepare_loops(ctx, s, tmpl, p, /*restarts=*/true);
     DeviceSwitch sw;
     runtime::EalLauncher launcher;
     runtime::Runtime rt(launcher);
