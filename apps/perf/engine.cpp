@@ -61,6 +61,10 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
     std::vector<Pair> pairs(drivers.size());
     const Template tmpl = make_template(s);
     bool up = true;
+    // Every mbuf a run takes is back in its pool once the drivers' ports are gone (the
+    // PMDs return what they posted, the loops free what they hold).
+    const unsigned driver_pool0 = rte_mempool_avail_count(ctx.driver_pool);
+    const unsigned device_pool0 = rte_mempool_avail_count(ctx.device_pool);
     for (size_t i = 0; i < pairs.size(); ++i) {
         pairs[i].driver = drivers[i];
         name_pair(ctx, pairs[i]);
@@ -185,10 +189,17 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
         p.remove();
     }
     proc.stop(); // after the drivers left: none of them sees its device go
+    const long missing_driver = long(driver_pool0) - long(rte_mempool_avail_count(ctx.driver_pool));
+    const long missing_device = long(device_pool0) - long(rte_mempool_avail_count(ctx.device_pool));
     std::vector<RunResult> out;
     for (Pair &p : pairs) {
         if (p.error.empty() && !up) {
             p.error = "not run: another driver's bring-up failed";
+        }
+        if (p.error.empty() && (missing_driver != 0 || missing_device != 0)) {
+            // The drivers of a run share the pools: no telling whose they were.
+            p.error = "mbufs not back in their pools after the run: " + std::to_string(missing_driver) +
+                      " of the driver pool, " + std::to_string(missing_device) + " of the device pool";
         }
         out.push_back(result_of(p, s.size));
     }

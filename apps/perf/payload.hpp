@@ -43,17 +43,17 @@ inline uint8_t fill_byte(uint32_t i) { return uint8_t((i * 7) ^ (i >> 8) ^ 0x5a)
 
 // One step of the frame hash: xor, an odd multiply, an xor-shift. For a fixed state it is
 // a bijection of the input and for a fixed input one of the state, so a change to any
-// single input always changes the 64-bit state. A step is four instructions: on a 64-byte
-// frame the hash is about 20 (the packet build and check run it on every packet, and
-// would otherwise weigh on the rate as much as a driver's own work).
+// single input always changes the 64-bit state. A step is four instructions, and a
+// template's part is hashed once (fill_hash): the packet build and check run on every
+// packet, and would otherwise weigh on the rate as much as a driver's own work.
 inline uint64_t fold(uint64_t h, uint64_t v) {
     h = (h ^ v) * 0x9e3779b97f4a7c15ull;
     return h ^ (h >> 29);
 }
 
-inline uint32_t sampled_csum(const uint8_t *frame, uint32_t len, uint64_t seq, uint64_t tsc,
-                             FrameFormat fmt = {}) {
-    uint64_t h = fold(fold(fold(0x12345678u, seq), tsc), len);
+// The part of the hash a frame's template fixes: its length and its sampled fill bytes.
+inline uint64_t fill_hash(const uint8_t *frame, uint32_t len, FrameFormat fmt = {}) {
+    uint64_t h = fold(0x12345678u, len);
     uint64_t word = 0; // the samples, eight to a step (how many is fixed by len)
     unsigned n = 0;
     for (uint32_t i = fmt.fill(); i < len; i += fill_stride) {
@@ -64,8 +64,18 @@ inline uint32_t sampled_csum(const uint8_t *frame, uint32_t len, uint64_t seq, u
             n = 0;
         }
     }
-    h = fold(h, word);
+    return fold(h, word);
+}
+
+// The checksum: the fill's hash, then the sequence number and the timestamp.
+inline uint32_t finish_csum(uint64_t fill, uint64_t seq, uint64_t tsc) {
+    const uint64_t h = fold(fold(fill, seq), tsc);
     return uint32_t(h ^ (h >> 32));
+}
+
+inline uint32_t sampled_csum(const uint8_t *frame, uint32_t len, uint64_t seq, uint64_t tsc,
+                             FrameFormat fmt = {}) {
+    return finish_csum(fill_hash(frame, len, fmt), seq, tsc);
 }
 
 // The frame without its PerfHdr: destination broadcast (any receive filter passes).
@@ -81,11 +91,12 @@ inline void build_template(uint8_t *frame, uint32_t len) {
     }
 }
 
-// The header for a frame copied from `tmpl` (its fill bytes are the template's).
+// The header for a frame copied from a template whose fill_hash is `fill`.
+inline PerfHdr make_hdr(uint64_t fill, uint32_t len, uint64_t seq, uint64_t tsc) {
+    return PerfHdr{payload_magic, finish_csum(fill, seq, tsc), seq, tsc, len};
+}
 inline PerfHdr make_hdr(const uint8_t *tmpl, uint32_t len, uint64_t seq, uint64_t tsc, FrameFormat fmt = {}) {
-    PerfHdr h{payload_magic, 0, seq, tsc, len};
-    h.csum = sampled_csum(tmpl, len, seq, tsc, fmt);
-    return h;
+    return make_hdr(fill_hash(tmpl, len, fmt), len, seq, tsc);
 }
 
 // A TCP/IPv4 frame (10.0.0.1:1000 -> 10.0.0.2:2000, ACK) around the PerfHdr and fill. The
