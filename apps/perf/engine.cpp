@@ -63,7 +63,10 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
     bool up = true;
     // Every mbuf a run takes is back in its pool once the drivers' ports are gone (the
     // PMDs return what they posted, the loops free what they hold).
-    const unsigned driver_pool0 = rte_mempool_avail_count(ctx.driver_pool);
+    std::vector<unsigned> driver_pool0(pairs.size());
+    for (size_t i = 0; i < pairs.size(); ++i) {
+        driver_pool0[i] = rte_mempool_avail_count(ctx.driver_pool(drivers[i]));
+    }
     const unsigned device_pool0 = rte_mempool_avail_count(ctx.device_pool);
     for (size_t i = 0; i < pairs.size(); ++i) {
         pairs[i].driver = drivers[i];
@@ -189,17 +192,20 @@ std::vector<RunResult> run_scenario(EngineContext &ctx, const Scenario &s, const
         p.remove();
     }
     proc.stop(); // after the drivers left: none of them sees its device go
-    const long missing_driver = long(driver_pool0) - long(rte_mempool_avail_count(ctx.driver_pool));
     const long missing_device = long(device_pool0) - long(rte_mempool_avail_count(ctx.device_pool));
     std::vector<RunResult> out;
-    for (Pair &p : pairs) {
+    for (size_t i = 0; i < pairs.size(); ++i) {
+        Pair &p = pairs[i];
         if (p.error.empty() && !up) {
             p.error = "not run: another driver's bring-up failed";
         }
-        if (p.error.empty() && (missing_driver != 0 || missing_device != 0)) {
-            // The drivers of a run share the pools: no telling whose they were.
-            p.error = "mbufs not back in their pools after the run: " + std::to_string(missing_driver) +
-                      " of the driver pool, " + std::to_string(missing_device) + " of the device pool";
+        const long missing = long(driver_pool0[i]) - long(rte_mempool_avail_count(ctx.driver_pool(p.driver)));
+        if (p.error.empty() && missing != 0) {
+            p.error = std::to_string(missing) + " mbufs of its pool not back after the run (the port is gone)";
+        }
+        if (p.error.empty() && missing_device != 0) {
+            // The devices share one pool: no telling whose they were.
+            p.error = std::to_string(missing_device) + " mbufs of the device pool not back after the run";
         }
         out.push_back(result_of(p, s.size));
     }

@@ -4,6 +4,7 @@
 // interleaved slices, check every packet, tear down.
 #pragma once
 
+#include <array>
 #include <rte_mempool.h>
 
 #include <atomic>
@@ -25,8 +26,11 @@ struct RunResult : Sample {
 };
 
 struct EngineContext {
-    rte_mempool *driver_pool = nullptr;
+    // A driver-side pool per driver (by Driver's value), so that what a run does not give
+    // back is that driver's, not the one it is compared with; the devices share theirs.
+    std::array<rte_mempool *, 2> driver_pools{};
     rte_mempool *device_pool = nullptr;
+    [[nodiscard]] rte_mempool *driver_pool(Driver d) const { return driver_pools[size_t(d)]; }
     // Where a scenario's lanes run (Scenario::lanes()): lane 0's driver is the main lcore;
     // lane i polls its share of the queue pairs on lanes[i].driver, served by the device
     // loop on lanes[i].device. main() makes as many as the largest --spread scenario needs.

@@ -702,7 +702,7 @@ inline bool bring_up(EngineContext &ctx, const Scenario &s, Pair &p, bool extern
         rc = rte_eth_dev_get_port_by_name(p.drv.c_str(), &p.dport);
     }
     if (rc == 0) {
-        rc = configure(p.dport, s.queues, ctx.driver_pool, uint16_t(ctx.ring_size), s.size, 0, tx_off);
+        rc = configure(p.dport, s.queues, ctx.driver_pool(p.driver), uint16_t(ctx.ring_size), s.size, 0, tx_off);
     }
     if (rc != 0) {
         p.error = std::string(to_string(p.driver)) + " bring-up failed (" + drv_args + ")" +
@@ -782,7 +782,7 @@ inline bool prepare_loops(const EngineContext &ctx, const Scenario &s, const Tem
         l.dir = s.dir;
         l.burst = s.burst;
         l.size = s.size;
-        l.mp = ctx.driver_pool;
+        l.mp = ctx.driver_pool(p.driver);
         l.tmpl = &tmpl;
         l.verify.fmt = tmpl.fmt;
         l.inline_device = ctx.single_thread ? &d : nullptr;

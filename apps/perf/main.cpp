@@ -124,6 +124,15 @@ int finish(Report &rep, const Options &o) {
     return ok ? 0 : 1;
 }
 
+void free_pools(EngineContext &ctx) {
+    for (rte_mempool *&mp : ctx.driver_pools) {
+        rte_mempool_free(mp);
+        mp = nullptr;
+    }
+    rte_mempool_free(ctx.device_pool);
+    ctx.device_pool = nullptr;
+}
+
 // The ring core alone: no EAL, no packets (the driver's ceiling).
 int ring_only(const Options &o, const std::string &opts) {
     Report rep;
@@ -291,11 +300,18 @@ int main(int argc, char **argv) {
         rte_eal_cleanup();
         return 2;
     }
-    ctx.driver_pool = rte_pktmbuf_pool_create("perf_driver", pool_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              int(rte_socket_id()));
+    for (Driver d : {Driver::vpmd, Driver::virtio_user}) {
+        if (d == Driver::vpmd || o.compare) {
+            // Short names: the pool's memzones add a prefix and suffix within 32 bytes.
+            ctx.driver_pools[size_t(d)] =
+                rte_pktmbuf_pool_create(d == Driver::vpmd ? "perf_drv_vpmd" : "perf_drv_virtio", pool_mbufs, 256,
+                                        0, RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
+        }
+    }
     ctx.device_pool = rte_pktmbuf_pool_create("perf_device", pool_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                               int(rte_socket_id()));
-    if (ctx.driver_pool == nullptr || ctx.device_pool == nullptr) {
+    if (ctx.driver_pool(Driver::vpmd) == nullptr || (o.compare && ctx.driver_pool(Driver::virtio_user) == nullptr) ||
+        ctx.device_pool == nullptr) {
         std::fprintf(stderr, "vpmd-perf: cannot create mbuf pools (more memory: -m)\n");
         rte_eal_cleanup();
         return 2;
@@ -305,8 +321,7 @@ int main(int argc, char **argv) {
                                    (huge ? "hugepages" : "--no-huge") + "; options: " + opts;
         std::printf("%s\n", header.c_str());
         const int rc = soak(ctx, o, header);
-        rte_mempool_free(ctx.driver_pool);
-        rte_mempool_free(ctx.device_pool);
+        free_pools(ctx);
         rte_eal_cleanup();
         return rc;
     }
@@ -349,8 +364,7 @@ int main(int argc, char **argv) {
         rep.rows.insert(rep.rows.end(), rows.begin(), rows.end());
     }
     const int rc = finish(rep, o);
-    rte_mempool_free(ctx.driver_pool);
-    rte_mempool_free(ctx.device_pool);
+    free_pools(ctx);
     rte_eal_cleanup();
     return rc;
 }

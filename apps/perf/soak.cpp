@@ -176,7 +176,7 @@ std::string verdict(const Pair &p, const SoakResult &r) {
 
 SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan, const SoakProgress &progress) {
     SoakResult r;
-    const long driver_pool0 = long(rte_mempool_avail_count(ctx.driver_pool));
+    const long driver_pool0 = long(rte_mempool_avail_count(ctx.driver_pool(Driver::vpmd)));
     const long device_pool0 = long(rte_mempool_avail_count(ctx.device_pool));
     const Template tmpl = make_template(s);
     Pair p;
@@ -224,7 +224,7 @@ SoakResult run_soak(EngineContext &ctx, const Scenario &s, const SoakPlan &plan,
     p.lanes[0].dev.release();
     p.remove();
     tally(p, s.queues, r);
-    r.mbufs_missing = (driver_pool0 - long(rte_mempool_avail_count(ctx.driver_pool))) +
+    r.mbufs_missing = (driver_pool0 - long(rte_mempool_avail_count(ctx.driver_pool(Driver::vpmd)))) +
                       (device_pool0 - long(rte_mempool_avail_count(ctx.device_pool)));
     r.error = verdict(p, r);
     return r;

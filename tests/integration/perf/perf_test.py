@@ -113,6 +113,9 @@ def check_ratios(results):
             assert r["ratio_vs_virtio_user"] is None, "%s: ratio on a %s row" % (scenario, driver)
             continue
         vu = by[(scenario, "net_virtio_user")]
+        if not vu["ok"]:
+            assert r["ratio_vs_virtio_user"] is None, "%s: a ratio against a failed row" % scenario
+            continue
         assert r["ratio_vs_virtio_user"] is not None, "%s: no ratio" % scenario
         want = r["mpps"]["median"] / vu["mpps"]["median"]
         assert close(r["ratio_vs_virtio_user"], want, rel=2e-3), \
@@ -336,6 +339,12 @@ def test_best():
     best = {"%s best b32 64B loopback q1" % l for l in ("split", "packed")}
     assert {(r["scenario"], r["driver"]) for r in res} == {(x, d) for x in base | best for d in DRIVERS}, res
     for r in res:
+        if r["driver"] == "net_virtio_user" and r["scenario"].startswith("packed best") and not r["ok"]:
+            # DPDK 22.11's AVX-512 packed paths now and then corrupt frames here, or keep
+            # mbufs when their port closes: vpmd-perf must say which, and leave the row
+            # out of the ratios (check_ratios) and of its exit status (checked above).
+            assert "corrupted" in r["error"] or "mbufs of its pool not back" in r["error"], r["error"]
+            continue
         check_ok_row(r, 1)
     check_ratios(res)
     log = p.stdout + p.stderr
