@@ -1,12 +1,12 @@
 // vpmd-perf engine: for one scenario, bring up one device per driver under test (DPDK's
-// vhost library through net_vhost, served from its own lcore in this process, or by a
-// dpdk-testpmd process on that lcore's CPU) and the driver ports, run the driver loops in
-// interleaved slices, check every packet, tear down.
+// vhost library behind a net_vhost port, served from its own lcore in this process, or by
+// a dpdk-testpmd process on that lcore's CPU) and the driver ports, run the driver loops in
+// interleaved slices, check every packet and every mbuf, tear down.
 #pragma once
 
-#include <array>
 #include <rte_mempool.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>

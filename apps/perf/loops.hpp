@@ -158,9 +158,9 @@ inline const uint8_t *frame_bytes(const rte_mbuf *m, std::vector<uint8_t> &scrat
 
 // Frees a burst: straight back to the pool when every mbuf is what the pool holds
 // (direct, unshared, one segment, all from one pool), which is what rte_pktmbuf_free_bulk
-// would find and then hand back untouched, at a fifth of its cost; else through it. Both
-// sides free every packet, and the harness should cost as little as it can beside the
-// drivers it measures.
+// would find and hand back untouched, for about half its instructions (callgrind: 23
+// against 41 a packet); else through it. Both sides free every packet, and the harness
+// should cost as little as it can beside the drivers it measures.
 inline void free_burst(rte_mbuf *const *pkts, uint16_t n) {
     if (n == 0) {
         return;
