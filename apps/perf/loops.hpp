@@ -816,13 +816,15 @@ inline RunResult result_of(Pair &p, uint32_t size) {
     r.p50_us = percentile(latency, 0.50, hz);
     r.p99_us = percentile(latency, 0.99, hz);
     r.p999_us = percentile(latency, 0.999, hz);
+    const bool intact = r.lost == 0 && r.reordered == 0 && r.corrupted == 0;
+    const std::string integrity = "integrity: " + std::to_string(r.lost) + " lost, " + std::to_string(r.reordered) +
+                                  " reordered, " + std::to_string(r.corrupted) + " corrupted";
     if (!p.error.empty()) {
-        r.error = p.error;
+        r.error = intact ? p.error : p.error + "; " + integrity; // e.g. mbufs kept and frames lost
     } else if (r.packets == 0) {
         r.error = "no packets moved";
-    } else if (r.lost || r.reordered || r.corrupted) {
-        r.error = "integrity: " + std::to_string(r.lost) + " lost, " + std::to_string(r.reordered) + " reordered, " +
-                  std::to_string(r.corrupted) + " corrupted";
+    } else if (!intact) {
+        r.error = integrity;
     } else {
         r.ok = true;
     }
