@@ -62,7 +62,7 @@ struct Template {
     FrameFormat fmt;
     TxRequest tx;         // what the driver asks for (none: plain frames)
     uint64_t expect_rx = 0; // ol_flags the device must see on what the driver sent
-    uint64_t fill = 0;      // fill_hash of the frame at its full length (set last)
+    uint64_t fill = 0;      // fill_hash of the frame (every frame of a scenario has its length)
 };
 
 inline Template make_template(const Scenario &s) {
@@ -70,25 +70,23 @@ inline Template make_template(const Scenario &s) {
     t.bytes.resize(std::max<uint32_t>(s.size, min_frame)); // sizes below are refused earlier
     if (s.offload == Offload::none) {
         build_template(t.bytes.data(), s.size);
-        t.fill = fill_hash(t.bytes.data(), uint32_t(t.bytes.size()), t.fmt);
-        return t;
+    } else {
+        const bool tso = s.offload == Offload::tso;
+        build_tcp_template(t.bytes.data(), s.size, tso);
+        t.fmt = FrameFormat{tcp_perf_off};
+        t.tx.ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | (tso ? RTE_MBUF_F_TX_TCP_SEG : 0);
+        t.tx.tso_segsz = tso ? tso_mss : 0;
+        // net_vhost with rx checksum offload on: NEEDS_CSUM arrives as L4_CKSUM_NONE, a GSO
+        // request as LRO (DPDK vhost's compliant offload flags).
+        t.expect_rx = tso ? RTE_MBUF_F_RX_LRO : RTE_MBUF_F_RX_L4_CKSUM_NONE;
     }
-    const bool tso = s.offload == Offload::tso;
-    build_tcp_template(t.bytes.data(), s.size, tso);
-    t.fmt = FrameFormat{tcp_perf_off};
-    t.tx.ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | (tso ? RTE_MBUF_F_TX_TCP_SEG : 0);
-    t.tx.tso_segsz = tso ? tso_mss : 0;
-    // net_vhost with rx checksum offload on: NEEDS_CSUM arrives as L4_CKSUM_NONE, a GSO
-    // request as LRO (DPDK vhost's compliant offload flags).
-    t.expect_rx = tso ? RTE_MBUF_F_RX_LRO : RTE_MBUF_F_RX_L4_CKSUM_NONE;
     t.fill = fill_hash(t.bytes.data(), uint32_t(t.bytes.size()), t.fmt);
     return t;
 }
 
 // Writes the header of a frame copied from the template into its first segment.
 inline void stamp(rte_mbuf *head, const Template &tmpl, uint32_t len, uint64_t seq, uint64_t tsc) {
-    const PerfHdr h = len == tmpl.bytes.size() ? make_hdr(tmpl.fill, len, seq, tsc)
-                                               : make_hdr(tmpl.bytes.data(), len, seq, tsc, tmpl.fmt);
+    const PerfHdr h = make_hdr(tmpl.fill, len, seq, tsc);
     rte_memcpy(rte_pktmbuf_mtod_offset(head, uint8_t *, tmpl.fmt.hdr_off), &h, sizeof(h));
 }
 

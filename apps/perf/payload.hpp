@@ -95,9 +95,6 @@ inline void build_template(uint8_t *frame, uint32_t len) {
 inline PerfHdr make_hdr(uint64_t fill, uint32_t len, uint64_t seq, uint64_t tsc) {
     return PerfHdr{payload_magic, finish_csum(fill, seq, tsc), seq, tsc, len};
 }
-inline PerfHdr make_hdr(const uint8_t *tmpl, uint32_t len, uint64_t seq, uint64_t tsc, FrameFormat fmt = {}) {
-    return make_hdr(fill_hash(tmpl, len, fmt), len, seq, tsc);
-}
 
 // A TCP/IPv4 frame (10.0.0.1:1000 -> 10.0.0.2:2000, ACK) around the PerfHdr and fill. The
 // IPv4 checksum is complete; the TCP checksum field holds the pseudo-header sum, as DPDK

@@ -34,7 +34,7 @@ Frame stamped(uint32_t len, bool tcp, uint64_t seq) {
     } else {
         build_template(f.bytes.data(), len);
     }
-    const PerfHdr h = make_hdr(f.bytes.data(), len, seq, tsc, f.fmt);
+    const PerfHdr h = make_hdr(fill_hash(f.bytes.data(), len, f.fmt), len, seq, tsc);
     std::memcpy(f.bytes.data() + f.fmt.hdr_off, &h, sizeof(h));
     return f;
 }
